@@ -1,0 +1,59 @@
+/**
+ * The one error base class of sumkeep. Every module throws a SumkeepError (or a subclass where
+ * callers branch on the class); parsers never let a SyntaxError or RangeError escape.
+ *
+ * `code` is a stable, machine-readable identifier; `message` is one line that is safe to show a
+ * user (it never carries secrets or stack traces). The HTTP layer maps codes to status codes in
+ * exactly one place (src/http/errors.ts).
+ */
+export type ErrorCode =
+  // generic input problems
+  | 'bad_input'
+  | 'too_large'
+  // protocol formats
+  | 'malformed_note'
+  | 'malformed_key'
+  | 'unknown_key'
+  | 'invalid_signature'
+  | 'no_verifiable_signature'
+  | 'malformed_record'
+  | 'malformed_tree'
+  | 'malformed_tile'
+  | 'malformed_proof'
+  | 'bad_module_path'
+  | 'bad_version'
+  | 'bad_gosum'
+  | 'bad_dirhash'
+  // module zips
+  | 'invalid_zip'
+  // storage and log
+  | 'not_found'
+  | 'conflict'
+  | 'store_error'
+  | 'schema_too_new'
+  | 'log_inconsistent'
+  // upstream
+  | 'upstream_not_found'
+  | 'upstream_error'
+  | 'upstream_timeout'
+  | 'module_mismatch'
+  | 'private_module'
+  // configuration and keys
+  | 'config'
+  | 'key_exists'
+  | 'internal';
+
+export class SumkeepError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = 'SumkeepError';
+  }
+}
+
+/** True when `e` is a SumkeepError, optionally with the given code. */
+export function isSumkeepError(e: unknown, code?: ErrorCode): e is SumkeepError {
+  return e instanceof SumkeepError && (code === undefined || e.code === code);
+}

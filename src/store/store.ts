@@ -1,0 +1,88 @@
+/**
+ * The storage contract of sumkeep. The SQLite backend (sqlite.ts) is the embedded default; every
+ * backend must pass the shared conformance suite in test/store/conformance.ts. Methods are async so
+ * that a networked backend (PostgreSQL) can implement the same interface.
+ *
+ * Invariants every backend keeps:
+ *  - The log only grows. Records get ids 0,1,2,... in commit order and are never replaced or removed.
+ *  - `appendBatch` is atomic and durable when its promise resolves: the records, their stored hashes
+ *    and the signed tree head that covers them are committed together or not at all.
+ *  - (path, version) is unique.
+ */
+
+/** A record of the log: the two go.sum lines of one module version. */
+export interface LogRecord {
+  /** Log index (record id), 0-based. */
+  id: number;
+  /** Module path, unescaped (e.g. "github.com/Azure/go-autorest"). */
+  path: string;
+  /** Module version, unescaped (e.g. "v1.2.3"). */
+  version: string;
+  /**
+   * Record text, exact bytes: "<path> <version> h1:<zip>\n<path> <version>/go.mod h1:<mod>\n".
+   * Its leaf hash is SHA-256(0x00 || text).
+   */
+  text: Uint8Array;
+  /** Where it came from: "upstream:<proxy url>" or "ingest:<file>"; for operators, not hashed. */
+  source: string;
+  /** Milliseconds since the Unix epoch at which the batch holding it was committed. */
+  createdAt: number;
+}
+
+/** A record that is about to be appended (its id is assigned by the sequencer). */
+export type NewRecord = Omit<LogRecord, 'createdAt'>;
+
+/** A signed tree head, stored for every tree size the server ever signed. */
+export interface SignedHead {
+  size: number;
+  /** Root hash, 32 bytes. */
+  hash: Uint8Array;
+  /** The complete signed note, exact bytes as served on /latest. */
+  note: Uint8Array;
+  createdAt: number;
+}
+
+/** A stored hash of the Merkle tree, addressed by its stored-hash index (tlog.storedHashIndex). */
+export interface StoredHash {
+  index: number;
+  hash: Uint8Array;
+}
+
+export interface AppendBatch {
+  /** Records with ids treeSize, treeSize+1, ... in order. */
+  records: NewRecord[];
+  /** Every stored hash the new records add (tlog.storedHashes for each record, in index order). */
+  hashes: StoredHash[];
+  /** The head that covers exactly the old records plus these: head.size === old size + records.length. */
+  head: SignedHead;
+}
+
+export interface Store {
+  /** Number of records committed (equals the size of the latest head; 0 for an empty log). */
+  treeSize(): Promise<number>;
+  /** The most recently committed signed head, or null for an empty log. */
+  latestHead(): Promise<SignedHead | null>;
+  /** Every signed head, oldest first (for audits and crash tests). */
+  heads(): Promise<SignedHead[]>;
+
+  /** The record for path@version, or null. */
+  lookup(path: string, version: string): Promise<LogRecord | null>;
+  /** Record by id, or null past the end. */
+  recordById(id: number): Promise<LogRecord | null>;
+  /** Texts of records [start, start+count), in order; throws not_found if any is missing. */
+  recordTexts(start: number, count: number): Promise<Uint8Array[]>;
+
+  /** Stored hashes at the given indexes, in the same order; throws not_found if any is missing. */
+  readHashes(indexes: readonly number[]): Promise<Uint8Array[]>;
+
+  /**
+   * Appends one batch atomically and durably (see AppendBatch). Throws `conflict` if a record's
+   * (path, version) is already logged or its id is not the next one; nothing is written then.
+   */
+  appendBatch(batch: AppendBatch): Promise<void>;
+
+  /** Throws unless the database can be written (readiness probe). */
+  checkWritable(): Promise<void>;
+
+  close(): Promise<void>;
+}
