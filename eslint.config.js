@@ -59,8 +59,11 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
-  {
-    files: ['src/core/**/*.ts'],
+  ...[
+    { files: ['src/core/*.ts'], outside: ['../*'] },
+    { files: ['src/core/*/**/*.ts'], outside: ['../../*'] },
+  ].map(({ files, outside }) => ({
+    files,
     rules: {
       'no-restricted-imports': [
         'error',
@@ -69,9 +72,7 @@ export default tseslint.config(
             name,
             message: 'src/core is pure: no fs, network, database, processes or clock. Do I/O at the edge.',
           })),
-          patterns: [
-            { group: ['../*', '!../core/*'], message: 'src/core may only import from src/core.' },
-          ],
+          patterns: [{ group: outside, message: 'src/core may only import from src/core.' }],
         },
       ],
       'no-restricted-globals': [
@@ -94,5 +95,5 @@ export default tseslint.config(
         },
       ],
     },
-  },
+  })),
 );

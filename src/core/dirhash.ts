@@ -25,7 +25,10 @@ export interface FileDigest {
 export function hash1Summary(files: readonly FileDigest[]): Uint8Array {
   const entries = files.map((f) => {
     if (f.name.includes('\n')) {
-      throw new SumkeepError('bad_dirhash', `dirhash: filename with newline: ${JSON.stringify(f.name)}`);
+      throw new SumkeepError(
+        'bad_dirhash',
+        `dirhash: filenames with newlines are not supported: ${JSON.stringify(f.name)}`,
+      );
     }
     if (!f.name.isWellFormed()) {
       throw new SumkeepError('bad_dirhash', 'dirhash: filename is not valid Unicode');

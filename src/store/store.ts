@@ -8,6 +8,7 @@
  *  - `appendBatch` is atomic and durable when its promise resolves: the records, their stored hashes
  *    and the signed tree head that covers them are committed together or not at all.
  *  - (path, version) is unique.
+ *  - Ids, indexes, sizes and counts passed in must be non-negative safe integers (else bad_input).
  */
 
 /** A record of the log: the two go.sum lines of one module version. */
@@ -76,8 +77,18 @@ export interface Store {
   readHashes(indexes: readonly number[]): Promise<Uint8Array[]>;
 
   /**
+   * The `count` stored hashes at tree level `level` (0 = leaf hashes), positions start ..
+   * start+count-1, in order; throws not_found if any is missing. This is the fast path for tiles:
+   * tile-level L, number N, width W (height 8) is readTileHashes(8 * L, 256 * N, W).
+   * Equivalent to readHashes of storedHashIndex(level, start + i) for each i.
+   */
+  readTileHashes(level: number, start: number, count: number): Promise<Uint8Array[]>;
+
+  /**
    * Appends one batch atomically and durably (see AppendBatch). Throws `conflict` if a record's
    * (path, version) is already logged or its id is not the next one; nothing is written then.
+   * The head must be larger than every earlier head; only the very first head may cover zero
+   * records (size 0, so that an empty log can be signed). Records get createdAt = head.createdAt.
    */
   appendBatch(batch: AppendBatch): Promise<void>;
 

@@ -1,0 +1,101 @@
+/**
+ * `sumkeep ingest <path>...`: offline fill of the log from module zips (see src/log/ingest.ts).
+ * On a terminal it draws a progress bar (modules, bytes, rate, ETA); otherwise it prints one plain
+ * line per module. Exit 0 when every module was added or already present, 1 on any conflict or
+ * invalid module, 2 on usage or runtime errors.
+ */
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { DEFAULTS } from '../config.ts';
+import { loadNoteKeys } from '../keys/notekey.ts';
+import { openSqliteStore } from '../store/sqlite.ts';
+import { Sequencer } from '../log/sequencer.ts';
+import { ingestOne, scanSources, type IngestOutcome } from '../log/ingest.ts';
+
+interface IngestFlags {
+  keys?: string;
+  db?: string;
+  concurrency: string;
+}
+
+function mib(n: number): string {
+  return (n / (1 << 20)).toFixed(1);
+}
+
+export function registerIngest(program: Command): void {
+  program
+    .command('ingest')
+    .description('fill the log offline from a GOPROXY-layout directory, a GOMODCACHE, or .zip files with their .mod')
+    .argument('<path...>', 'directories or .zip files')
+    .option('--keys <dir>', `key directory (env SUMKEEP_KEYS; default ${DEFAULTS.keysDir})`)
+    .option('--db <file>', `SQLite database file (env SUMKEEP_DB; default ${DEFAULTS.dbFile})`)
+    .option('--concurrency <n>', 'zips hashed at once', '2')
+    .action(async (paths: string[], flags: IngestFlags) => {
+      process.exitCode = await ingest(paths, flags);
+    });
+}
+
+async function ingest(paths: string[], flags: IngestFlags): Promise<number> {
+  const keys = loadNoteKeys(flags.keys ?? process.env.SUMKEEP_KEYS ?? DEFAULTS.keysDir);
+  const items = scanSources(paths);
+  const totalBytes = items.reduce((a, i) => a + i.zipBytes, 0);
+  const store = await openSqliteStore(flags.db ?? process.env.SUMKEEP_DB ?? DEFAULTS.dbFile);
+  const sequencer = await Sequencer.open(store, keys.signers, { maxDelayMs: 20, maxBatch: 1000 });
+  const tty = process.stderr.isTTY === true;
+  const bar = tty
+    ? new cliProgress.SingleBar(
+        {
+          format: 'ingest [{bar}] {value}/{total} modules | {mb}/{totalMb} MiB | {rate} MiB/s | ETA {eta_formatted}',
+          stream: process.stderr,
+          hideCursor: true,
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
+  const started = Date.now();
+  let bytes = 0;
+  const counts = { added: 0, present: 0, conflict: 0, invalid: 0 };
+  const problems: IngestOutcome[] = [];
+  const payload = () => ({
+    mb: mib(bytes),
+    totalMb: mib(totalBytes),
+    rate: mib(bytes / Math.max(0.001, (Date.now() - started) / 1000)),
+  });
+  bar?.start(items.length, 0, payload());
+
+  const report = (o: IngestOutcome) => {
+    counts[o.status]++;
+    const name = o.path !== undefined ? `${o.path}@${o.version}` : o.item.zipFile;
+    if (o.status === 'conflict' || o.status === 'invalid') problems.push(o);
+    if (bar) bar.increment(1, payload());
+    else process.stderr.write(`ingest: ${o.status} ${name}${o.reason ? `: ${o.reason}` : ''}\n`);
+  };
+
+  const width = Math.max(1, Math.min(16, Number(flags.concurrency) || 2));
+  let next = 0;
+  try {
+    await Promise.all(
+      Array.from({ length: width }, async () => {
+        while (next < items.length) {
+          const item = items[next++]!;
+          report(await ingestOne(item, store, sequencer, (n) => (bytes += n)));
+        }
+      }),
+    );
+    await sequencer.close();
+  } finally {
+    bar?.stop();
+    await store.close();
+  }
+  if (bar) {
+    for (const p of problems) {
+      process.stderr.write(`ingest: ${p.status} ${p.path ?? p.item.zipFile}${p.version ? '@' + p.version : ''}: ${p.reason}\n`);
+    }
+  }
+  const secs = ((Date.now() - started) / 1000).toFixed(1);
+  process.stdout.write(
+    `ingest: ${counts.added} added, ${counts.present} already logged, ${counts.conflict} conflicts, ${counts.invalid} invalid ` +
+      `(${items.length} modules, ${mib(totalBytes)} MiB in ${secs} s; tree size ${sequencer.latest()?.size ?? 0})\n`,
+  );
+  return counts.conflict + counts.invalid > 0 ? 1 : 0;
+}

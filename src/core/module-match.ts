@@ -1,0 +1,177 @@
+/**
+ * GOPRIVATE / GONOSUMDB / GONOPROXY patterns (module.MatchPrefixPatterns and path.Match).
+ *
+ * A pattern list is comma-separated globs; a glob with N slashes is matched against the first N+1
+ * path elements of the target, so "corp.example.com" covers "corp.example.com/x/y". Empty globs
+ * and trailing slashes are ignored; a malformed glob never matches (it is not an error).
+ *
+ * Glob syntax (path.Match): "*" any run of non-"/" characters, "?" one non-"/" character,
+ * "[abc]" "[a-z]" "[^a-z]" character classes, "\\c" a literal c. Matching never backtracks across
+ * "*" (each chunk commits to its first match, as Go's does), so it runs in O(pattern x target).
+ *
+ * Go walks the name in bytes where it skips over "*" and in runes elsewhere; this walks code
+ * points throughout. The two agree on every ASCII name (all valid module paths) and on every
+ * case the differential test generates; they could differ only where Go would resume a match in
+ * the middle of a multi-byte character.
+ */
+
+const BAD = Symbol('bad pattern');
+type Bad = typeof BAD;
+
+/** Splits off the leading stars and the next star-free chunk of `p` starting at `i`. */
+function scanChunk(p: string[], i: number): { star: boolean; chunk: string[]; next: number } {
+  let star = false;
+  while (i < p.length && p[i] === '*') {
+    star = true;
+    i++;
+  }
+  let inRange = false;
+  let j = i;
+  for (; j < p.length; j++) {
+    const c = p[j];
+    if (c === '\\') {
+      if (j + 1 < p.length) j++;
+    } else if (c === '[') inRange = true;
+    else if (c === ']') inRange = false;
+    else if (c === '*' && !inRange) break;
+  }
+  return { star, chunk: p.slice(i, j), next: j };
+}
+
+/** Reads one class character (escape-aware) at chunk[k]; BAD for a syntax error. */
+function getEsc(chunk: string[], k: number): { c: string; next: number } | Bad {
+  if (k >= chunk.length || chunk[k] === '-' || chunk[k] === ']') return BAD;
+  if (chunk[k] === '\\') {
+    k++;
+    if (k >= chunk.length) return BAD;
+  }
+  const c = chunk[k]!;
+  if (k + 1 >= chunk.length) return BAD; // a class must be closed
+  return { c, next: k + 1 };
+}
+
+function cp(s: string): number {
+  return s.codePointAt(0) ?? -1;
+}
+
+/**
+ * Matches `chunk` against the start of `s` (from index `at`): the index after the match, -1 for
+ * no match, or BAD when the chunk is malformed. Like Go, it scans the whole chunk even after a
+ * mismatch so that syntax errors are found.
+ */
+function matchChunk(chunk: string[], s: string[], at: number): number | Bad {
+  let failed = false;
+  let k = 0;
+  let i = at;
+  while (k < chunk.length) {
+    if (!failed && i >= s.length) failed = true;
+    const c = chunk[k]!;
+    if (c === '[') {
+      let r = -1;
+      if (!failed) r = cp(s[i++]!);
+      k++;
+      let negated = false;
+      if (k < chunk.length && chunk[k] === '^') {
+        negated = true;
+        k++;
+      }
+      let match = false;
+      let nrange = 0;
+      for (;;) {
+        if (k < chunk.length && chunk[k] === ']' && nrange > 0) {
+          k++;
+          break;
+        }
+        const lo = getEsc(chunk, k);
+        if (lo === BAD) return BAD;
+        k = lo.next;
+        let hi = lo;
+        if (chunk[k] === '-') {
+          const h = getEsc(chunk, k + 1);
+          if (h === BAD) return BAD;
+          hi = h;
+          k = h.next;
+        }
+        if (cp(lo.c) <= r && r <= cp(hi.c)) match = true;
+        nrange++;
+      }
+      if (match === negated) failed = true;
+    } else if (c === '?') {
+      if (!failed) {
+        if (s[i] === '/') failed = true;
+        i++;
+      }
+      k++;
+    } else {
+      if (c === '\\') {
+        k++;
+        if (k >= chunk.length) return BAD;
+      }
+      if (!failed) {
+        if (chunk[k] !== s[i]) failed = true;
+        i++;
+      }
+      k++;
+    }
+  }
+  return failed ? -1 : i;
+}
+
+/** path.Match(pattern, name) with a malformed pattern counting as no match. */
+export function globMatch(pattern: string, name: string): boolean {
+  const p = Array.from(pattern);
+  const s = Array.from(name);
+  let pi = 0;
+  let si = 0;
+  outer: while (pi < p.length) {
+    const { star, chunk, next } = scanChunk(p, pi);
+    pi = next;
+    if (star && chunk.length === 0) return !s.slice(si).includes('/');
+    const t = matchChunk(chunk, s, si);
+    if (t !== BAD && t >= 0 && (t === s.length || pi < p.length)) {
+      si = t;
+      continue;
+    }
+    if (t === BAD) return false;
+    if (star) {
+      for (let i = si; i < s.length && s[i] !== '/'; i++) {
+        const u = matchChunk(chunk, s, i + 1);
+        if (u === BAD) return false;
+        if (u >= 0) {
+          if (pi === p.length && u < s.length) continue;
+          si = u;
+          continue outer;
+        }
+      }
+    }
+    return false;
+  }
+  return si === s.length;
+}
+
+/**
+ * True when some path prefix of `target` matches one of the comma-separated globs
+ * (module.MatchPrefixPatterns, the GOPRIVATE rule).
+ */
+export function matchPrefixPatterns(globs: string, target: string): boolean {
+  for (let glob of globs.split(',')) {
+    if (glob.endsWith('/')) glob = glob.slice(0, -1);
+    if (glob === '') continue;
+    // A glob with n slashes is compared with the target cut just before its (n+1)th slash.
+    let n = 0;
+    for (const ch of glob) if (ch === '/') n++;
+    let prefix = target;
+    for (let i = 0; i < target.length; i++) {
+      if (target[i] === '/') {
+        if (n === 0) {
+          prefix = target.slice(0, i);
+          break;
+        }
+        n--;
+      }
+    }
+    if (n > 0) continue; // not enough path elements
+    if (globMatch(glob, prefix)) return true;
+  }
+  return false;
+}

@@ -1,0 +1,48 @@
+/** Prometheus metrics at /metrics (prom-client, own registry so tests can build many servers). */
+import type { FastifyInstance } from 'fastify';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { LogService } from '../log/service.ts';
+
+export function registerMetrics(app: FastifyInstance, service: LogService): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const requests = new Counter({
+    name: 'sumkeep_http_requests_total',
+    help: 'HTTP requests by route and status code',
+    labelNames: ['route', 'status'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'sumkeep_http_request_duration_seconds',
+    help: 'HTTP request duration by route',
+    labelNames: ['route'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5, 30],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'sumkeep_tree_size',
+    help: 'Records in the log (size of the latest signed tree head)',
+    registers: [registry],
+    collect() {
+      this.set(service.sequencer.latest()?.size ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'sumkeep_upstream_fetches',
+    help: 'Module versions fetched from the upstream GOPROXY since start',
+    registers: [registry],
+    collect() {
+      this.set(service.stats.upstreamFetches);
+    },
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    requests.inc({ route, status: String(reply.statusCode) });
+    duration.observe({ route }, reply.elapsedTime / 1000);
+  });
+  app.get('/metrics', async (_req, reply) =>
+    reply.header('content-type', registry.contentType).send(await registry.metrics()),
+  );
+  return registry;
+}

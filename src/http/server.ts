@@ -1,0 +1,59 @@
+/**
+ * Builds the HTTP server (fastify): protocol routes, health, metrics, and the one error handler.
+ * Routes only: every decision about the log lives in src/log.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { isSumkeepError } from '../core/errors.ts';
+import { toHttpError } from './errors.ts';
+import { registerSumdbRoutes } from './sumdb.ts';
+import { registerHealthRoutes } from './health.ts';
+import { registerMetrics } from './metrics.ts';
+import { TileServer, type TileStore } from './tiles.ts';
+import type { LogService } from '../log/service.ts';
+
+export interface ServerOptions {
+  service: LogService;
+  store: TileStore;
+  name: string;
+  /** A pino logger; without one the server logs nothing. */
+  loggerInstance?: FastifyBaseLogger;
+  https?: { cert: string | Buffer; key: string | Buffer } | null;
+}
+
+export function buildServer(opts: ServerOptions): FastifyInstance {
+  const app = Fastify({
+    ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: false }),
+    disableRequestLogging: true,
+    // Module paths can be long; Go allows paths far beyond fastify's default 100-character parameter.
+    maxParamLength: 4096,
+    bodyLimit: 1 << 20,
+    ...(opts.https ? { https: opts.https } : {}),
+  } as FastifyServerOptions);
+
+  app.setErrorHandler((err, req, reply) => {
+    // fastify's own client errors (bad content type, body too large, ...) carry a 4xx statusCode.
+    // fastify's own client errors (unsupported media type, body too large, bad URL) carry a 4xx
+    // statusCode and a message meant for clients; everything else goes through the one mapper.
+    const fst = (err as { statusCode?: number }).statusCode;
+    let status: number;
+    let message: string;
+    if (!isSumkeepError(err) && fst !== undefined && fst >= 400 && fst < 500) {
+      status = fst;
+      message = (err as Error).message;
+    } else {
+      const h = toHttpError(err);
+      status = h.status;
+      message = h.message;
+      if (h.internal) req.log.error({ err, url: req.url }, 'internal error');
+    }
+    return reply.code(status).header('content-type', 'text/plain; charset=utf-8').send(message.split('\n')[0] + '\n');
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).header('content-type', 'text/plain; charset=utf-8').send(`not found: ${req.method} ${req.url.slice(0, 200)}\n`),
+  );
+
+  registerSumdbRoutes(app, { service: opts.service, tiles: new TileServer(opts.store), name: opts.name });
+  registerHealthRoutes(app, opts.store, () => opts.service.sequencer !== undefined);
+  registerMetrics(app, opts.service);
+  return app;
+}

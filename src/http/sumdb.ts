@@ -1,0 +1,89 @@
+/**
+ * The checksum-database protocol routes, as the go command reads them:
+ *   GET /lookup/<escaped M>@<escaped V>   200 "<id>\n<record text>\n<signed note>"
+ *   GET /latest                           200 the latest signed note (empty body for an empty log)
+ *   GET /tile/8/<L>/<N>[.p/<W>]           hash tile bytes
+ *   GET /tile/8/data/<N>[.p/<W>]          data tile bytes
+ * registered both at the root and under /sumdb/<name>/ (for clients that reach the database through
+ * a GOPROXY), where /sumdb/<name>/supported answers 200. HEAD is served for every GET route.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { SumkeepError } from '../core/errors.ts';
+import { unescapePath, unescapeVersion } from '../core/module.ts';
+import { formatRecord } from '../core/tlog/index.ts';
+import { concatBytes } from '../core/bytes.ts';
+import type { LogService } from '../log/service.ts';
+import type { TileServer } from './tiles.ts';
+
+const TEXT = 'text/plain; charset=utf-8';
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+/** Partial tiles are replaced by wider ones as the log grows; /latest changes with every batch. */
+const SHORT = 'public, max-age=5';
+
+export interface SumdbRouteOptions {
+  service: LogService;
+  tiles: TileServer;
+  /** Log name: the GOSUMDB key name, used in /sumdb/<name>/. */
+  name: string;
+}
+
+/** Splits "<escaped path>@<escaped version>" and unescapes both; throws 400-class errors. */
+export function parseLookupTarget(target: string): { path: string; version: string } {
+  const at = target.lastIndexOf('@');
+  if (at <= 0 || at === target.length - 1) {
+    throw new SumkeepError('bad_input', `malformed lookup ${JSON.stringify(target.slice(0, 200))}: want <module>@<version>`);
+  }
+  return { path: unescapePath(target.slice(0, at)), version: unescapeVersion(target.slice(at + 1)) };
+}
+
+export function registerSumdbRoutes(app: FastifyInstance, opts: SumdbRouteOptions): void {
+  const { service, tiles } = opts;
+
+  const lookup = async (req: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply) => {
+    const { path, version } = parseLookupTarget(req.params['*']);
+    const { record, head } = await service.lookup(path, version);
+    const body = concatBytes(formatRecord(record.id, record.text), head.note);
+    return reply.header('content-type', TEXT).header('cache-control', 'no-cache').send(Buffer.from(body));
+  };
+
+  const latest = async (_req: FastifyRequest, reply: FastifyReply) => {
+    const head = await service.store.latestHead();
+    return reply
+      .header('content-type', TEXT)
+      .header('cache-control', 'no-cache')
+      .send(head === null ? '' : Buffer.from(head.note));
+  };
+
+  const tile = async (req: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply) => {
+    const path = 'tile/' + req.params['*'];
+    const t = tiles.parse(path);
+    let size = service.sequencer.latest()?.size ?? 0;
+    let served;
+    try {
+      served = await tiles.read(path, t, size);
+    } catch (e) {
+      // Another writer (sumkeep ingest) may have grown the log: look once more before saying 404.
+      const head = await service.sequencer.reload();
+      if ((head?.size ?? 0) === size) throw e;
+      size = head?.size ?? 0;
+      served = await tiles.read(path, t, size);
+    }
+    reply
+      .header('content-type', 'application/octet-stream')
+      .header('cache-control', served.full ? IMMUTABLE : SHORT)
+      .header('etag', served.etag);
+    if (req.headers['if-none-match'] === served.etag) return reply.code(304).send();
+    return reply.send(Buffer.from(served.data));
+  };
+
+  const routes = (prefix: string) => {
+    app.get(`${prefix}/lookup/*`, lookup);
+    app.get(`${prefix}/latest`, latest);
+    app.get(`${prefix}/tile/*`, tile);
+  };
+  routes('');
+  routes(`/sumdb/${opts.name}`);
+  app.get(`/sumdb/${opts.name}/supported`, async (_req, reply) =>
+    reply.header('content-type', TEXT).send(''),
+  );
+}

@@ -1,0 +1,74 @@
+/**
+ * Tile serving. Hash tiles are `W` stored hashes of one tree level (32 bytes each, concatenated);
+ * data tiles are the record texts of `W` records, each followed by "\n". A tile is served when every
+ * hash (or record) in it exists in the committed tree, so partial tiles of every tree size ever
+ * signed stay servable forever. Full tiles never change and are cached in memory.
+ */
+import { SumkeepError } from '../core/errors.ts';
+import { formatDataTile, parseTilePath, tileIsWithinTree, type Tile } from '../core/tlog/index.ts';
+import { sha256 } from '../core/sha256.ts';
+import { toHex } from '../core/bytes.ts';
+import type { Store } from '../store/store.ts';
+
+export const TILE_HEIGHT = 8;
+const TILE_WIDTH = 1 << TILE_HEIGHT;
+
+export interface TileStore extends Store {
+  readTileHashes(level: number, start: number, count: number): Promise<Uint8Array[]>;
+}
+
+export interface ServedTile {
+  data: Uint8Array;
+  full: boolean;
+  etag: string;
+}
+
+export class TileServer {
+  private readonly store: TileStore;
+  private readonly cache = new Map<string, ServedTile>();
+  private readonly cacheMax: number;
+
+  constructor(store: TileStore, cacheMax = 4096) {
+    this.store = store;
+    this.cacheMax = cacheMax;
+  }
+
+  /** Parses and checks a tile path ("tile/8/..."); throws malformed_tile (400) or not_found (404). */
+  parse(path: string): Tile {
+    const t = parseTilePath(path);
+    if (t.H !== TILE_HEIGHT) {
+      throw new SumkeepError('not_found', `this log serves tiles of height ${TILE_HEIGHT} only`);
+    }
+    return t;
+  }
+
+  /** The tile's bytes for a tree of `treeSize` records; not_found when the tile lies beyond it. */
+  async read(path: string, tile: Tile, treeSize: number): Promise<ServedTile> {
+    if (!tileIsWithinTree(tile, treeSize)) {
+      throw new SumkeepError('not_found', `${path} lies beyond the tree (size ${treeSize})`);
+    }
+    const cached = this.cache.get(path);
+    if (cached) return cached;
+    const start = tile.N * TILE_WIDTH;
+    let data: Uint8Array;
+    if (tile.L < 0) {
+      data = formatDataTile(await this.store.recordTexts(start, tile.W));
+    } else {
+      const hashes = await this.store.readTileHashes(tile.L * TILE_HEIGHT, start, tile.W);
+      data = Buffer.concat(hashes);
+    }
+    const served: ServedTile = {
+      data,
+      full: tile.W === TILE_WIDTH,
+      etag: `"${toHex(sha256(data).subarray(0, 16))}"`,
+    };
+    if (served.full) {
+      if (this.cache.size >= this.cacheMax) {
+        const oldest = this.cache.keys().next();
+        if (!oldest.done) this.cache.delete(oldest.value);
+      }
+      this.cache.set(path, served);
+    }
+    return served;
+  }
+}

@@ -1,0 +1,323 @@
+/**
+ * The sequencer: the single writer of the log. New records wait in a batch (bounded by a short delay
+ * and a maximum size); each batch is hashed into the tree, a new tree head is signed over exactly
+ * that data, and records + stored hashes + head are committed in one store transaction.
+ *
+ * Crash ordering (what recovery finds if the process dies at each step of `flush`):
+ *  1. Records are only in memory (the queue): nothing is in the store; no caller got a 200 for them
+ *     (`add` resolves only after step 4), so nothing promised is lost. Clients retry.
+ *  2. Hashes and the new tree hash are computed in memory from the store's committed hashes: no
+ *     effect on disk.
+ *  3. The new head is proven to extend the previous committed head (tree proof) and signed: the
+ *     signature exists only in memory. A head is never signed over uncommitted data because it is
+ *     committed in the same transaction as the data it covers (step 4) or not at all.
+ *  4. `store.appendBatch` commits records, hashes and head atomically (SQLite: one transaction with
+ *     synchronous=FULL). Dying before COMMIT leaves the previous state; dying after leaves the new
+ *     state, durable. Either way the latest head in the store covers exactly the stored records.
+ *  5. Waiters are resolved. Dying here means callers saw an error though the records are logged; a
+ *     retry finds them with `lookup`.
+ * Start-up (`open`) runs the same checks as a flush: it recomputes the tree hash of the stored
+ * hashes and requires it to equal the latest signed head before serving anything.
+ *
+ * Another process (e.g. `sumkeep ingest`) may append to the same database: the store refuses a batch
+ * whose ids do not follow its tree (`conflict`); the sequencer then reloads the tree and retries.
+ */
+import { SumkeepError, isSumkeepError } from '../core/errors.ts';
+import { sign, type Signer } from '../core/note.ts';
+import {
+  checkTree,
+  formatTree,
+  proveTree,
+  recordHash,
+  storedHashIndex,
+  storedHashesForRecordHash,
+  treeHash,
+  type Hash,
+  type HashReader,
+} from '../core/tlog/index.ts';
+import { bytesEqual, decodeUtf8 } from '../core/bytes.ts';
+import type { LogRecord, NewRecord, SignedHead, Store, StoredHash } from '../store/store.ts';
+
+export interface SequencerOptions {
+  /** Longest a new record waits for more records before its batch is committed (ms). */
+  maxDelayMs: number;
+  /** Most records in one batch. */
+  maxBatch: number;
+  /** Clock, injectable for tests. */
+  now?: () => number;
+}
+
+export interface PendingRecord {
+  path: string;
+  version: string;
+  /** Record text, "<M> <V> h1:...\n<M> <V>/go.mod h1:...\n". */
+  text: Uint8Array;
+  source: string;
+}
+
+interface Waiter {
+  rec: PendingRecord;
+  resolve: (r: LogRecord) => void;
+  reject: (e: unknown) => void;
+  promise: Promise<LogRecord>;
+}
+
+const key = (path: string, version: string): string => `${path}@${version}`;
+
+export class Sequencer {
+  private readonly store: Store;
+  private readonly signers: Signer[];
+  private readonly opts: Required<SequencerOptions>;
+  private queue = new Map<string, Waiter>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  private head: SignedHead | null = null;
+  private closed = false;
+
+  private constructor(store: Store, signers: Signer[], opts: SequencerOptions) {
+    this.store = store;
+    this.signers = signers;
+    this.opts = { now: Date.now, ...opts };
+  }
+
+  /**
+   * Opens the log: checks that the stored hashes hash to the latest signed head (recovery and normal
+   * start are the same path).
+   *
+   * An empty log has no signed head at all. The tree hash of size 0 is defined differently by Go
+   * clients over time (32 zero bytes in Go 1.19's x/mod, SHA-256("") later), so a signed size-0 head
+   * would make some clients report a fork; /latest serves an empty body instead, which the go command
+   * accepts as "the unsigned, empty timeline".
+   */
+  static async open(store: Store, signers: Signer[], opts: SequencerOptions): Promise<Sequencer> {
+    if (signers.length === 0) throw new SumkeepError('config', 'sequencer: no note signer');
+    const s = new Sequencer(store, signers, opts);
+    await s.reload();
+    return s;
+  }
+
+  /** The latest committed signed head, or null while the log is empty. */
+  latest(): SignedHead | null {
+    return this.head;
+  }
+
+  /** Re-reads the latest head from the store (another process may have appended) and checks it. */
+  async reload(): Promise<SignedHead | null> {
+    const head = await this.store.latestHead();
+    if (head !== null) {
+      const size = await this.store.treeSize();
+      if (size !== head.size) {
+        throw new SumkeepError('log_inconsistent', `store holds ${size} records but its latest head covers ${head.size}`);
+      }
+      const th = await this.treeHashFromStore(head.size);
+      if (!bytesEqual(th, head.hash)) {
+        throw new SumkeepError('log_inconsistent', `stored hashes do not hash to the latest signed head (size ${head.size})`);
+      }
+    }
+    this.head = head;
+    return head;
+  }
+
+  /**
+   * Queues a record for the log; resolves with the logged record once it is durable. Adding the same
+   * path@version while it waits returns the same promise (one record). If the store already holds a
+   * record for path@version (added by another writer) that record is returned when its text is the
+   * same, and `conflict` is thrown when it differs: a record is never replaced.
+   */
+  add(rec: PendingRecord): Promise<LogRecord> {
+    if (this.closed) return Promise.reject(new SumkeepError('internal', 'sequencer is closed'));
+    const k = key(rec.path, rec.version);
+    const existing = this.queue.get(k);
+    if (existing) {
+      if (!bytesEqual(existing.rec.text, rec.text)) {
+        return Promise.reject(new SumkeepError('conflict', `${k}: two different records for one version`));
+      }
+      return existing.promise;
+    }
+    let resolve!: (r: LogRecord) => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<LogRecord>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.queue.set(k, { rec, resolve, reject, promise });
+    if (this.queue.size >= this.opts.maxBatch) this.schedule(0);
+    else if (this.timer === undefined) this.schedule(this.opts.maxDelayMs);
+    return promise;
+  }
+
+  /** Commits everything queued now and waits for it. */
+  async flush(): Promise<void> {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.flushing = this.flushing.then(() => this.drain());
+    await this.flushing;
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+  }
+
+  private schedule(delay: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flushing = this.flushing.then(() => this.drain());
+    }, delay);
+  }
+
+  /** Commits the queue in batches of at most maxBatch. Never rejects: failures reject the waiters. */
+  private async drain(): Promise<void> {
+    while (this.queue.size > 0) {
+      const batch: Waiter[] = [];
+      for (const [k, w] of this.queue) {
+        batch.push(w);
+        this.queue.delete(k);
+        if (batch.length >= this.opts.maxBatch) break;
+      }
+      await this.commitWithRetry(batch);
+    }
+  }
+
+  private async commitWithRetry(batch: Waiter[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const todo = await this.settleExisting(batch);
+        if (todo.length === 0) return;
+        const logged = await this.commit(todo.map((w) => w.rec));
+        todo.forEach((w, i) => w.resolve(logged[i]!));
+        return;
+      } catch (e) {
+        // `conflict` means another writer appended first: reload the tree and try again.
+        if (isSumkeepError(e, 'conflict') && attempt < 5) {
+          try {
+            await this.reload();
+            continue;
+          } catch (e2) {
+            e = e2;
+          }
+        }
+        for (const w of batch) w.reject(e);
+        return;
+      }
+    }
+  }
+
+  /** Resolves waiters whose module version another writer has logged; returns the rest. */
+  private async settleExisting(batch: Waiter[]): Promise<Waiter[]> {
+    const todo: Waiter[] = [];
+    for (const w of batch) {
+      const found = await this.store.lookup(w.rec.path, w.rec.version);
+      if (found === null) {
+        todo.push(w);
+      } else if (bytesEqual(found.text, w.rec.text)) {
+        w.resolve(found);
+      } else {
+        w.reject(
+          new SumkeepError(
+            'conflict',
+            `${w.rec.path}@${w.rec.version}: the log already holds different hashes (record ${found.id}); it is never overwritten`,
+          ),
+        );
+      }
+    }
+    return todo;
+  }
+
+  /** Steps 2-5 of the crash ordering above, for one batch. */
+  private async commit(recs: PendingRecord[]): Promise<LogRecord[]> {
+    const old = this.head;
+    const oldSize = old?.size ?? 0;
+    const newSize = oldSize + recs.length;
+    const now = this.opts.now();
+
+    // Step 2: stored hashes of the new records. The reader sees committed hashes (prefetched from the
+    // store) and the ones this batch has produced so far.
+    const pending = new Map<number, Hash>();
+    const leafHashes = recs.map((r) => recordHash(r.text));
+    const fetched = await this.prefetchForAppend(oldSize, leafHashes);
+    const reader: HashReader = (indexes) =>
+      indexes.map((i) => {
+        const h = pending.get(i) ?? fetched.get(i);
+        if (h === undefined) throw new SumkeepError('internal', `sequencer: stored hash ${i} not available`);
+        return h;
+      });
+    const hashes: StoredHash[] = [];
+    for (let i = 0; i < recs.length; i++) {
+      const n = oldSize + i;
+      const hs = storedHashesForRecordHash(n, leafHashes[i]!, reader);
+      const base = storedHashIndex(0, n);
+      hs.forEach((h, j) => {
+        pending.set(base + j, h);
+        hashes.push({ index: base + j, hash: h });
+      });
+    }
+    const newHash = treeHash(newSize, reader);
+
+    // Step 3: prove the new tree extends the committed one before signing it.
+    if (old !== null && oldSize > 0) {
+      const proof = proveTree(newSize, oldSize, reader);
+      if (!checkTree(proof, newSize, newHash, oldSize, old.hash)) {
+        throw new SumkeepError('log_inconsistent', `new tree ${newSize} does not extend tree ${oldSize}`);
+      }
+    }
+    const head = this.signHead(newSize, newHash, now);
+
+    // Step 4: one atomic, durable commit of records, hashes and head.
+    const records: NewRecord[] = recs.map((r, i) => ({ id: oldSize + i, ...r }));
+    await this.store.appendBatch({ records, hashes, head });
+
+    // Step 5: publish.
+    this.head = head;
+    return records.map((r) => ({ ...r, createdAt: now }));
+  }
+
+  /** Loads from the store every committed hash that appending and proving from `oldSize` reads. */
+  private async prefetchForAppend(oldSize: number, leafHashes: Hash[]): Promise<Map<number, Hash>> {
+    // Dry run with zero hashes to learn which indexes below the old tree are read. The indexes the
+    // tlog functions read depend only on sizes, never on hash values, so the real run reads the same.
+    const wanted = new Set<number>();
+    const limit = storedHashIndex(0, oldSize);
+    const local = new Map<number, Hash>();
+    const zero = new Uint8Array(32);
+    const dry: HashReader = (indexes) =>
+      indexes.map((i) => {
+        if (i < limit) {
+          wanted.add(i);
+          return zero;
+        }
+        return local.get(i) ?? zero;
+      });
+    leafHashes.forEach((h, i) => {
+      const n = oldSize + i;
+      const base = storedHashIndex(0, n);
+      storedHashesForRecordHash(n, h, dry).forEach((x, j) => local.set(base + j, x));
+    });
+    const newSize = oldSize + leafHashes.length;
+    treeHash(newSize, dry);
+    if (oldSize > 0) proveTree(newSize, oldSize, dry);
+    const idx = [...wanted].sort((a, b) => a - b);
+    const got = idx.length > 0 ? await this.store.readHashes(idx) : [];
+    return new Map(idx.map((i, j) => [i, got[j]!]));
+  }
+
+  private async treeHashFromStore(size: number): Promise<Hash> {
+    const wanted = new Set<number>();
+    const zero = new Uint8Array(32);
+    treeHash(size, (indexes) => indexes.map((i) => (wanted.add(i), zero)));
+    const idx = [...wanted];
+    const got = idx.length > 0 ? await this.store.readHashes(idx) : [];
+    const m = new Map(idx.map((i, j) => [i, got[j]!]));
+    return treeHash(size, (indexes) => indexes.map((i) => m.get(i)!));
+  }
+
+  private signHead(size: number, hash: Hash, now = this.opts.now()): SignedHead {
+    const text = formatTree({ N: size, hash });
+    const textStr = decodeUtf8(text);
+    if (textStr === null) throw new SumkeepError('internal', 'tree note is not UTF-8');
+    return { size, hash, note: sign(textStr, this.signers), createdAt: now };
+  }
+}
