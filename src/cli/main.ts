@@ -4,6 +4,9 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerHash } from './hash.ts';
+import { registerCeremony } from './ceremony.ts';
+import { registerServe } from './serve.ts';
+import { registerIngest } from './ingest.ts';
 import { reportError } from './report.ts';
 
 export function buildProgram(): Command {
@@ -14,6 +17,9 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerHash(program);
+  registerCeremony(program);
+  registerServe(program);
+  registerIngest(program);
   return program;
 }
 

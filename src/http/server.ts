@@ -2,7 +2,7 @@
  * Builds the HTTP server (fastify): protocol routes, health, metrics, and the one error handler.
  * Routes only: every decision about the log lives in src/log.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { isSumkeepError } from '../core/errors.ts';
 import { toHttpError } from './errors.ts';
 import { registerSumdbRoutes } from './sumdb.ts';
@@ -23,9 +23,10 @@ export interface ServerOptions {
 export function buildServer(opts: ServerOptions): FastifyInstance {
   const app = Fastify({
     ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: false }),
-    disableRequestLogging: true,
+    // One log line per request would cost more than serving a tile; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
     // Module paths can be long; Go allows paths far beyond fastify's default 100-character parameter.
-    maxParamLength: 4096,
+    routerOptions: { maxParamLength: 4096 },
     bodyLimit: 1 << 20,
     ...(opts.https ? { https: opts.https } : {}),
   } as FastifyServerOptions);

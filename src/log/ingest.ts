@@ -16,7 +16,7 @@ import { goModHash } from '../core/dirhash.ts';
 import { formatRecordLines } from '../core/gosum.ts';
 import { bytesEqual, utf8 } from '../core/bytes.ts';
 import { hashModuleZip } from '../zip/index.ts';
-import { checkGoModModule } from '../upstream/index.ts';
+import { checkModuleFiles } from '../upstream/index.ts';
 import type { Store } from '../store/store.ts';
 import type { Sequencer } from './sequencer.ts';
 
@@ -126,7 +126,10 @@ export async function ingestOne(
     } else {
       throw new SumkeepError('bad_input', `${item.modFile}: missing (every zip needs its .mod file)`);
     }
-    checkGoModModule(mod, path, version);
+    checkModuleFiles(path, version, mod, existsSync(item.modFile) ? z.goMod : null, {
+      mod: item.modFile,
+      zip: item.zipFile,
+    });
     const text = utf8(formatRecordLines(path, version, z.h1, goModHash(mod)));
     const existing = await store.lookup(path, version);
     if (existing !== null) {

@@ -212,8 +212,11 @@ export class ProxyTransport {
           res.status >= 500 && res.status <= 599,
         );
       }
+      // Content-Length counts encoded bytes; with a Content-Encoding only the decoded count decides.
       const declared = res.headers.get('content-length');
-      if (declared !== null && /^[0-9]+$/.test(declared) && Number(declared) > limit) {
+      const encoding = res.headers.get('content-encoding');
+      const identity = encoding === null || encoding.trim().toLowerCase() === 'identity';
+      if (identity && declared !== null && /^[0-9]+$/.test(declared) && Number(declared) > limit) {
         await discard(res);
         throw tooLarge(label, limit);
       }

@@ -241,3 +241,22 @@ export function writeZip(file: string, entries: readonly ZipEntrySpec[], opts: {
 export function moduleEntries(path: string, version: string, files: Record<string, string | Uint8Array>): ZipEntrySpec[] {
   return Object.entries(files).map(([name, content]) => ({ name: `${path}@${version}/${name}`, content }));
 }
+
+/**
+ * A deflate stream (raw, as stored in a zip) of `chunk` repeated `times` times, built in
+ * O(size of chunk): the chunk is compressed once with a full flush (byte-aligned, no references
+ * into earlier data), repeated, and closed with an empty final block. Also returns the CRC-32 and
+ * size of the whole inflated content, for a zip entry of any size that costs almost nothing to make.
+ */
+export function repeatedDeflate(chunk: Uint8Array, times: number): { data: Buffer; crc: number; size: number } {
+  const block = zlib.deflateRawSync(chunk, { finishFlush: zlib.constants.Z_FULL_FLUSH });
+  const parts: Buffer[] = [];
+  let crc = 0;
+  for (let i = 0; i < times; i++) {
+    parts.push(block);
+    crc = crc32(chunk, crc);
+  }
+  // BFINAL=1, BTYPE=01 (fixed Huffman), end-of-block code 0000000: bits 1,1,0 then 7 zero bits.
+  parts.push(Buffer.from([0x03, 0x00]));
+  return { data: Buffer.concat(parts), crc, size: chunk.length * times };
+}

@@ -15,8 +15,10 @@ export type Reply =
   | { status: number; body?: Uint8Array | string; headers?: Record<string, string>; reasonPhrase?: string }
   /** Accept the request and never answer. */
   | { hang: true }
-  /** Send 200 and `body`, then stall without ending the response. */
-  | { stallAfter: Uint8Array | string }
+  /** Send 200 (with `headers`) and `body`, then stall without ending the response. */
+  | { stallAfter: Uint8Array | string; headers?: Record<string, string> }
+  /** Send 200 and the chunks one by one, `gapMs` apart, then end. */
+  | { trickle: string[]; gapMs: number }
   /** Close the connection without a response. */
   | { reset: true };
 
@@ -71,8 +73,8 @@ export class FakeProxy {
 
   private fromDir(path: string): Reply {
     if (this.dir !== undefined && !path.includes('..')) {
-      const file = join(this.dir, ...decodeURIComponent(path).split('/'));
       try {
+        const file = join(this.dir, ...decodeURIComponent(path).split('/'));
         if (statSync(file).isFile()) return { status: 200, body: readFileSync(file) };
       } catch {
         // fall through to 404
@@ -95,8 +97,23 @@ export class FakeProxy {
       return;
     }
     if ('stallAfter' in reply) {
-      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.writeHead(200, { 'content-type': 'application/octet-stream', ...reply.headers });
       res.write(reply.stallAfter);
+      return;
+    }
+    if ('trickle' in reply) {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const chunks = [...reply.trickle];
+      const next = (): void => {
+        const c = chunks.shift();
+        if (c === undefined) {
+          res.end();
+          return;
+        }
+        res.write(c);
+        setTimeout(next, reply.gapMs);
+      };
+      next();
       return;
     }
     const headers = { 'content-type': 'application/octet-stream', ...reply.headers };

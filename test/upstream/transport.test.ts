@@ -163,6 +163,27 @@ describe('ProxyTransport over http', () => {
     assert.equal(proxy.count(), 1);
   });
 
+  it('refuses on the declared Content-Length alone, before reading the body', async () => {
+    // The body stalls after one byte: only the header check can refuse it at once.
+    proxy.on(PATH, { stallAfter: 'x', headers: { 'content-length': '2048' } });
+    await assert.rejects(
+      transport({ connectMs: 5_000 }).readBytes(target(proxy.url), REL, LABEL, 1024),
+      fails('too_large'),
+    );
+    assert.equal(proxy.count(), 1);
+  });
+
+  it('keeps reading a slow body as long as it keeps moving', async () => {
+    proxy.on(PATH, { trickle: ['mod', 'ule ', 'exa', 'mple', '.com/m', '\n'], gapMs: 60 });
+    const got = await transport({ connectMs: 200, attempts: 1 }).readBytes(
+      target(proxy.url),
+      REL,
+      LABEL,
+      1024,
+    );
+    assert.equal(new TextDecoder().decode(got), 'module example.com/m\n');
+  });
+
   it('refuses an undeclared body over the limit', async () => {
     // No Content-Length: the server streams chunked; the reader must stop counting at the limit.
     const chunked = new FakeProxy();

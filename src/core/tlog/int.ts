@@ -31,16 +31,6 @@ export function trailingZeros(n: number): number {
   return z;
 }
 
-/** Number of one bits of n (n a safe non-negative integer). */
-export function popCount(n: number): number {
-  let c = 0;
-  while (n > 0) {
-    c += n % 2;
-    n = Math.floor(n / 2);
-  }
-  return c;
-}
-
 /**
  * The largest power of two strictly smaller than n, as [k, log2 k]; for n <= 2 that is [1, 0].
  * This is where RFC 6962 splits a range of n leaves into a full left subtree and the rest.

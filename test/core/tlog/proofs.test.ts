@@ -199,17 +199,31 @@ describe('provers', () => {
     );
   });
 
-  it('read only indexes of hashes stored for the tree, at most 2 log2 t + 2 of them', () => {
+  it('read only hashes stored for the tree: popcount(t) for a tree hash, at most 2 ceil(log2 t) for a proof', () => {
     for (let t = 1; t <= MAX; t += 13) {
       const limit = storedHashCount(t);
+      const bound = 2 * Math.ceil(Math.log2(t));
       const seen: number[] = [];
-      const spy = (ix: readonly number[]) => {
-        seen.push(...ix);
-        return log.reader(ix);
+      const counting = () => {
+        let count = 0;
+        const reader = (ix: readonly number[]) => {
+          count += ix.length;
+          seen.push(...ix);
+          return log.reader(ix);
+        };
+        return { reader, count: () => count };
       };
-      treeHash(t, spy);
-      proveRecord(t, t - 1, spy);
-      proveTree(t, Math.ceil(t / 2), spy);
+      const th = counting();
+      treeHash(t, th.reader);
+      assert.equal(th.count(), t.toString(2).replaceAll('0', '').length, `treeHash(${t})`);
+      for (const n of [0, Math.floor(t / 2), t - 1]) {
+        const pr = counting();
+        proveRecord(t, n, pr.reader);
+        assert.ok(pr.count() <= bound, `proveRecord(${t}, ${n}) read ${pr.count()}`);
+        const pt = counting();
+        proveTree(t, n + 1, pt.reader);
+        assert.ok(pt.count() <= bound, `proveTree(${t}, ${n + 1}) read ${pt.count()}`);
+      }
       for (const x of seen) {
         assert.ok(x < limit, `t=${t} read ${x} >= ${limit}`);
         const [level, n] = splitStoredHashIndex(x);
