@@ -19,7 +19,9 @@ function walk(dir) {
 }
 
 const filters = process.argv.slice(2);
-const files = walk(join(root, 'test')).filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
+const files = walk(join(root, 'test')).filter(
+  (f) => filters.length === 0 || filters.some((s) => f.includes(s)),
+);
 if (files.length === 0) {
   console.error('run-tests: no test files found' + (filters.length ? ` matching ${filters.join(', ')}` : ''));
   process.exit(1);

@@ -57,7 +57,10 @@ export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(listen);
   const port = m ? Number(m[3]) : NaN;
   if (!m || !(port >= 0 && port <= 65535)) {
-    throw new SumkeepError('config', `--listen ${JSON.stringify(listen)}: want <host>:<port>, e.g. 127.0.0.1:3080`);
+    throw new SumkeepError(
+      'config',
+      `--listen ${JSON.stringify(listen)}: want <host>:<port>, e.g. 127.0.0.1:3080`,
+    );
   }
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
@@ -66,7 +69,10 @@ function intOption(name: string, value: string | undefined, dflt: number, min: n
   if (value === undefined) return dflt;
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < min || n > max) {
-    throw new SumkeepError('config', `${name} ${JSON.stringify(value)}: want a whole number from ${min} to ${max}`);
+    throw new SumkeepError(
+      'config',
+      `${name} ${JSON.stringify(value)}: want a whole number from ${min} to ${max}`,
+    );
   }
   return n;
 }
@@ -85,7 +91,10 @@ function chooseUpstream(flag: string | undefined, env: Env): { upstream: string;
       .map((s) => s.trim())
       .filter((s) => s !== '' && s !== 'direct' && s !== 'off');
     if (kept.length > 0) {
-      const notes = kept.length !== goproxy.split(/[,|]/).length ? [`upstream: from GOPROXY without its direct/off entries`] : [];
+      const notes =
+        kept.length !== goproxy.split(/[,|]/).length
+          ? [`upstream: from GOPROXY without its direct/off entries`]
+          : [];
       return { upstream: kept.join(','), notes };
     }
   }
@@ -99,9 +108,15 @@ export function loadServeConfig(flags: ServeFlags, env: Env = process.env): Serv
   if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
     throw new SumkeepError('config', '--tls-cert and --tls-key go together');
   }
-  const tls = flags.tlsCert !== undefined && flags.tlsKey !== undefined ? { cert: flags.tlsCert, key: flags.tlsKey } : null;
+  const tls =
+    flags.tlsCert !== undefined && flags.tlsKey !== undefined
+      ? { cert: flags.tlsCert, key: flags.tlsKey }
+      : null;
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-  const url = (flags.url ?? env.SUMKEEP_URL ?? `${tls ? 'https' : 'http'}://${urlHost}:${port}`).replace(/\/+$/, '');
+  const url = (flags.url ?? env.SUMKEEP_URL ?? `${tls ? 'https' : 'http'}://${urlHost}:${port}`).replace(
+    /\/+$/,
+    '',
+  );
   if (!/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(url)) {
     throw new SumkeepError('config', `--url ${JSON.stringify(url)}: want an http(s) URL`);
   }
@@ -114,8 +129,20 @@ export function loadServeConfig(flags: ServeFlags, env: Env = process.env): Serv
     port,
     url,
     privateGlobs: flags.private ?? env.SUMKEEP_PRIVATE ?? '',
-    batchDelayMs: intOption('--batch-delay-ms', flags.batchDelayMs ?? env.SUMKEEP_BATCH_DELAY_MS, DEFAULTS.batchDelayMs, 0, 60_000),
-    batchMax: intOption('--batch-max', flags.batchMax ?? env.SUMKEEP_BATCH_MAX, DEFAULTS.batchMax, 1, 100_000),
+    batchDelayMs: intOption(
+      '--batch-delay-ms',
+      flags.batchDelayMs ?? env.SUMKEEP_BATCH_DELAY_MS,
+      DEFAULTS.batchDelayMs,
+      0,
+      60_000,
+    ),
+    batchMax: intOption(
+      '--batch-max',
+      flags.batchMax ?? env.SUMKEEP_BATCH_MAX,
+      DEFAULTS.batchMax,
+      1,
+      100_000,
+    ),
     logLevel: flags.logLevel ?? env.SUMKEEP_LOG_LEVEL ?? DEFAULTS.logLevel,
     dev: flags.dev === true,
     tls,

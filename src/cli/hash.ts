@@ -18,12 +18,17 @@ export function parseModuleFlag(s: string): { path: string; version: string } {
 }
 
 export function registerHash(program: Command): void {
-  const hash = program.command('hash').description('print the go.sum hash (h1:) of a module zip or go.mod file');
+  const hash = program
+    .command('hash')
+    .description('print the go.sum hash (h1:) of a module zip or go.mod file');
   hash
     .command('zip')
     .description('validate a module zip by the go command rules and print its h1: hash')
     .argument('<file>', 'module zip file')
-    .option('--module <path@version>', 'the module version the zip must hold (default: taken from the first entry)')
+    .option(
+      '--module <path@version>',
+      'the module version the zip must hold (default: taken from the first entry)',
+    )
     .action(async (file: string, flags: { module?: string }) => {
       const mv = flags.module === undefined ? {} : parseModuleFlag(flags.module);
       const r = await hashModuleZip(file, mv);

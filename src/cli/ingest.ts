@@ -25,7 +25,9 @@ function mib(n: number): string {
 export function registerIngest(program: Command): void {
   program
     .command('ingest')
-    .description('fill the log offline from a GOPROXY-layout directory, a GOMODCACHE, or .zip files with their .mod')
+    .description(
+      'fill the log offline from a GOPROXY-layout directory, a GOMODCACHE, or .zip files with their .mod',
+    )
     .argument('<path...>', 'directories or .zip files')
     .option('--keys <dir>', `key directory (env SUMKEEP_KEYS; default ${DEFAULTS.keysDir})`)
     .option('--db <file>', `SQLite database file (env SUMKEEP_DB; default ${DEFAULTS.dbFile})`)
@@ -45,7 +47,8 @@ async function ingest(paths: string[], flags: IngestFlags): Promise<number> {
   const bar = tty
     ? new cliProgress.SingleBar(
         {
-          format: 'ingest [{bar}] {value}/{total} modules | {mb}/{totalMb} MiB | {rate} MiB/s | ETA {eta_formatted}',
+          format:
+            'ingest [{bar}] {value}/{total} modules | {mb}/{totalMb} MiB | {rate} MiB/s | ETA {eta_formatted}',
           stream: process.stderr,
           hideCursor: true,
         },
@@ -89,7 +92,9 @@ async function ingest(paths: string[], flags: IngestFlags): Promise<number> {
   }
   if (bar) {
     for (const p of problems) {
-      process.stderr.write(`ingest: ${p.status} ${p.path ?? p.item.zipFile}${p.version ? '@' + p.version : ''}: ${p.reason}\n`);
+      process.stderr.write(
+        `ingest: ${p.status} ${p.path ?? p.item.zipFile}${p.version ? '@' + p.version : ''}: ${p.reason}\n`,
+      );
     }
   }
   const secs = ((Date.now() - started) / 1000).toFixed(1);

@@ -9,6 +9,8 @@ export function reportError(e: unknown): number {
     process.stderr.write(`sumkeep: ${e.message}\n`);
     return e.code === 'invalid_zip' ? 1 : 2;
   }
-  process.stderr.write(`sumkeep: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.stderr.write(
+    `sumkeep: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+  );
   return 2;
 }

@@ -27,7 +27,10 @@ export function registerServe(program: Command): void {
     .option('--listen <host:port>', `address to listen on (env SUMKEEP_LISTEN; default ${DEFAULTS.listen})`)
     .option('--url <url>', 'public base URL printed in the GOSUMDB line (env SUMKEEP_URL)')
     .option('--private <globs>', 'GOPRIVATE-syntax globs never fetched upstream (env SUMKEEP_PRIVATE)')
-    .option('--batch-delay-ms <ms>', `longest a new record waits for its batch (default ${DEFAULTS.batchDelayMs})`)
+    .option(
+      '--batch-delay-ms <ms>',
+      `longest a new record waits for its batch (default ${DEFAULTS.batchDelayMs})`,
+    )
     .option('--batch-max <n>', `most records per batch (default ${DEFAULTS.batchMax})`)
     .option('--log-level <level>', 'pino log level (default info)')
     .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)')
@@ -83,13 +86,23 @@ export async function serve(flags: ServeFlags): Promise<void> {
   try {
     await app.listen({ host: cfg.host, port: cfg.port });
   } catch (e) {
-    throw new SumkeepError('config', `cannot listen on ${cfg.host}:${cfg.port}: ${(e as Error).message}`, { cause: e });
+    throw new SumkeepError('config', `cannot listen on ${cfg.host}:${cfg.port}: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : cfg.port;
   // With port 0 the kernel picks the port: put the real one into the URL we print.
   const url = flags.url === undefined && cfg.port === 0 ? cfg.url.replace(/:0$/, `:${port}`) : cfg.url;
   for (const note of cfg.upstreamNotes) log.info(note);
-  log.info({ listen: `${cfg.host}:${port}`, db: cfg.dbFile, upstream: cfg.upstream, size: sequencer.latest()?.size ?? 0 }, 'serving');
+  log.info(
+    {
+      listen: `${cfg.host}:${port}`,
+      db: cfg.dbFile,
+      upstream: cfg.upstream,
+      size: sequencer.latest()?.size ?? 0,
+    },
+    'serving',
+  );
   process.stdout.write(`GOSUMDB=${keys.verifierKey} ${url}\n`);
 }

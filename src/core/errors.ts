@@ -10,6 +10,7 @@ export type ErrorCode =
   // generic input problems
   | 'bad_input'
   | 'too_large'
+  | 'unsupported_media_type'
   // protocol formats
   | 'malformed_note'
   | 'malformed_key'
@@ -41,6 +42,8 @@ export type ErrorCode =
   // configuration and keys
   | 'config'
   | 'key_exists'
+  // a feature this server cannot offer as configured (e.g. no response-signing key)
+  | 'unavailable'
   | 'internal';
 
 export class SumkeepError extends Error {

@@ -27,9 +27,11 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   module_mismatch: 410,
   private_module: 410,
   too_large: 413,
+  unsupported_media_type: 415,
   conflict: 409,
   upstream_error: 502,
   upstream_timeout: 504,
+  unavailable: 503,
 };
 
 export function toHttpError(e: unknown): HttpError {

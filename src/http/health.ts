@@ -3,7 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Store } from '../store/store.ts';
 
 export function registerHealthRoutes(app: FastifyInstance, store: Store, keyLoaded: () => boolean): void {
-  app.get('/healthz', async (_req, reply) => reply.header('content-type', 'text/plain; charset=utf-8').send('ok\n'));
+  app.get('/healthz', async (_req, reply) =>
+    reply.header('content-type', 'text/plain; charset=utf-8').send('ok\n'),
+  );
   app.get('/readyz', async (req, reply) => {
     reply.header('content-type', 'text/plain; charset=utf-8');
     if (!keyLoaded()) return reply.code(503).send('not ready: no note key loaded\n');

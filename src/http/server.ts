@@ -2,7 +2,12 @@
  * Builds the HTTP server (fastify): protocol routes, health, metrics, and the one error handler.
  * Routes only: every decision about the log lives in src/log.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+} from 'fastify';
 import { isSumkeepError } from '../core/errors.ts';
 import { toHttpError } from './errors.ts';
 import { registerSumdbRoutes } from './sumdb.ts';
@@ -47,10 +52,16 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       message = h.message;
       if (h.internal) req.log.error({ err, url: req.url }, 'internal error');
     }
-    return reply.code(status).header('content-type', 'text/plain; charset=utf-8').send(message.split('\n')[0] + '\n');
+    return reply
+      .code(status)
+      .header('content-type', 'text/plain; charset=utf-8')
+      .send(message.split('\n')[0] + '\n');
   });
   app.setNotFoundHandler((req, reply) =>
-    reply.code(404).header('content-type', 'text/plain; charset=utf-8').send(`not found: ${req.method} ${req.url.slice(0, 200)}\n`),
+    reply
+      .code(404)
+      .header('content-type', 'text/plain; charset=utf-8')
+      .send(`not found: ${req.method} ${req.url.slice(0, 200)}\n`),
   );
 
   registerSumdbRoutes(app, { service: opts.service, tiles: new TileServer(opts.store), name: opts.name });

@@ -27,11 +27,28 @@ export interface SumdbRouteOptions {
   name: string;
 }
 
+/**
+ * Bounds on what a lookup may name. Go sets none, but every module proxy stores a version as a file
+ * name ("<escaped version>.info", at most 255 bytes on common file systems), and no real module path
+ * comes near 1,024 bytes; longer input is refused before any upstream request.
+ */
+const MAX_ESCAPED_PATH = 1024;
+const MAX_ESCAPED_VERSION = 240;
+
 /** Splits "<escaped path>@<escaped version>" and unescapes both; throws 400-class errors. */
 export function parseLookupTarget(target: string): { path: string; version: string } {
   const at = target.lastIndexOf('@');
+  if (at > MAX_ESCAPED_PATH || target.length - at - 1 > MAX_ESCAPED_VERSION) {
+    throw new SumkeepError(
+      'bad_input',
+      `module path (at most ${MAX_ESCAPED_PATH} bytes) or version (at most ${MAX_ESCAPED_VERSION} bytes) too long`,
+    );
+  }
   if (at <= 0 || at === target.length - 1) {
-    throw new SumkeepError('bad_input', `malformed lookup ${JSON.stringify(target.slice(0, 200))}: want <module>@<version>`);
+    throw new SumkeepError(
+      'bad_input',
+      `malformed lookup ${JSON.stringify(target.slice(0, 200))}: want <module>@<version>`,
+    );
   }
   return { path: unescapePath(target.slice(0, at)), version: unescapeVersion(target.slice(at + 1)) };
 }

@@ -52,7 +52,11 @@ export function scanSources(sources: readonly string[]): IngestItem[] {
       throw new SumkeepError('bad_input', `${src}: no such file or directory`);
     }
     if (st.isFile()) {
-      if (!src.endsWith('.zip')) throw new SumkeepError('bad_input', `${src}: want a .zip file (with its .mod beside it) or a directory`);
+      if (!src.endsWith('.zip'))
+        throw new SumkeepError(
+          'bad_input',
+          `${src}: want a .zip file (with its .mod beside it) or a directory`,
+        );
       items.push({ zipFile: src, modFile: src.slice(0, -4) + '.mod', zipBytes: st.size });
       continue;
     }
@@ -148,10 +152,27 @@ export async function ingestOne(
     return { item, status: 'added', path, version, recordId: rec.id };
   } catch (e) {
     if (isSumkeepError(e, 'conflict')) {
-      return { item, status: 'conflict', ...(path ? { path } : {}), ...(version ? { version } : {}), reason: e.message };
+      return {
+        item,
+        status: 'conflict',
+        ...(path ? { path } : {}),
+        ...(version ? { version } : {}),
+        reason: e.message,
+      };
     }
-    if (isSumkeepError(e) && e.code !== 'store_error' && e.code !== 'internal' && e.code !== 'log_inconsistent') {
-      return { item, status: 'invalid', ...(path ? { path } : {}), ...(version ? { version } : {}), reason: e.message };
+    if (
+      isSumkeepError(e) &&
+      e.code !== 'store_error' &&
+      e.code !== 'internal' &&
+      e.code !== 'log_inconsistent'
+    ) {
+      return {
+        item,
+        status: 'invalid',
+        ...(path ? { path } : {}),
+        ...(version ? { version } : {}),
+        reason: e.message,
+      };
     }
     throw e;
   }

@@ -107,11 +107,17 @@ export class Sequencer {
     if (head !== null) {
       const size = await this.store.treeSize();
       if (size !== head.size) {
-        throw new SumkeepError('log_inconsistent', `store holds ${size} records but its latest head covers ${head.size}`);
+        throw new SumkeepError(
+          'log_inconsistent',
+          `store holds ${size} records but its latest head covers ${head.size}`,
+        );
       }
       const th = await this.treeHashFromStore(head.size);
       if (!bytesEqual(th, head.hash)) {
-        throw new SumkeepError('log_inconsistent', `stored hashes do not hash to the latest signed head (size ${head.size})`);
+        throw new SumkeepError(
+          'log_inconsistent',
+          `stored hashes do not hash to the latest signed head (size ${head.size})`,
+        );
       }
     }
     this.head = head;
@@ -191,16 +197,17 @@ export class Sequencer {
         todo.forEach((w, i) => w.resolve(logged[i]!));
         return;
       } catch (e) {
+        let failure: unknown = e;
         // `conflict` means another writer appended first: reload the tree and try again.
         if (isSumkeepError(e, 'conflict') && attempt < 5) {
           try {
             await this.reload();
             continue;
           } catch (e2) {
-            e = e2;
+            failure = e2;
           }
         }
-        for (const w of batch) w.reject(e);
+        for (const w of batch) w.reject(failure);
         return;
       }
     }

@@ -3,7 +3,7 @@
  * upstream. Concurrent requests for one module version share one upstream fetch and produce one
  * record (single flight); the sequencer dedups again at the batch level.
  */
-import { SumkeepError } from '../core/errors.ts';
+import { SumkeepError, isSumkeepError } from '../core/errors.ts';
 import { formatRecordLines } from '../core/gosum.ts';
 import { checkModuleVersion } from '../core/module.ts';
 import { utf8 } from '../core/bytes.ts';
@@ -83,10 +83,20 @@ export class LogService {
 
   private async fetchAndAdd(path: string, version: string): Promise<LogRecord> {
     if (this.upstream === null) {
-      throw new SumkeepError('not_found', `${path}@${version}: not in the log, and this server has no upstream`);
+      throw new SumkeepError(
+        'not_found',
+        `${path}@${version}: not in the log, and this server has no upstream`,
+      );
     }
     this.stats.upstreamFetches++;
-    const m = await this.upstream.fetchModule(path, version);
+    let m;
+    try {
+      m = await this.upstream.fetchModule(path, version);
+    } catch (e) {
+      // An oversized .mod or .zip is a refused module (410), not an oversized request (413).
+      if (isSumkeepError(e, 'too_large')) throw new SumkeepError('invalid_zip', e.message, { cause: e });
+      throw e;
+    }
     const text = utf8(formatRecordLines(path, version, m.zipHash, m.modHash));
     const rec = await this.sequencer.add({ path, version, text, source: `upstream:${m.source}` });
     this.stats.recordsAdded++;

@@ -10,7 +10,9 @@
  *      only ever be used by a build that fails.
  *   2. GET `.../@v/<version>.zip` (at most limits.zip bytes), streamed into a private temporary
  *      directory, hashed by the module-zip reader, which applies the go command's zip rules.
- *      Every entry must sit under `<path>@<version>/`; a zip for another module is a mismatch.
+ *      Every entry must sit under `<path>@<version>/`; a zip for another module (the reader's
+ *      rule "outside module prefix") is 'module_mismatch', any other broken rule 'invalid_zip'.
+ *      The reader's own limits (the go command's: 500 MiB) apply whatever limits.zip says.
  *   3. Zip go.mod versus `.mod`: for a version without `+incompatible`, if the zip has a root
  *      go.mod its bytes must equal the `.mod` served. The go command does not compare the two
  *      (through a proxy it cannot know which go.mod the zip "should" have), but in the go command's
@@ -39,12 +41,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { goModHash } from '../core/dirhash.ts';
-import { bytesEqual } from '../core/bytes.ts';
 import { SumkeepError } from '../core/errors.ts';
 import { checkModuleVersion, escapePath, escapeVersion, matchPrefixPatterns } from '../core/module.ts';
 import { hashModuleZip, ruleOf } from '../zip/index.ts';
 import type { ZipHashResult } from '../zip/index.ts';
-import { goModModulePath } from './gomod-module.ts';
+import { checkModuleFiles } from './module-files.ts';
 import { parseProxyList } from './proxy-list.ts';
 import type { ProxyList } from './proxy-list.ts';
 import { scrubUserinfo } from './redact.ts';
@@ -159,7 +160,9 @@ export class Upstream {
    * Fetches, checks and hashes `path@version` (see the file comment for the steps). Rejects with
    * SumkeepError: 'bad_module_path'/'bad_version' (from checkModuleVersion), 'private_module',
    * 'upstream_not_found', 'upstream_timeout', 'upstream_error', 'too_large', 'invalid_zip',
-   * 'module_mismatch'; or with the signal's reason when `signal` aborts.
+   * 'module_mismatch'; 'internal' when sumkeep's own side fails (temporary directory, disk), which
+   * never falls through; or with the signal's reason when `signal` aborts (nothing falls through).
+   * Private modules and invalid versions are refused before any request is made.
    */
   async fetchModule(path: string, version: string, signal?: AbortSignal): Promise<FetchedModule> {
     checkModuleVersion(path, version);
@@ -217,15 +220,8 @@ export class Upstream {
       this.modLimit,
       signal,
     );
-    const declared = goModModulePath(mod);
-    if (declared !== path) {
-      throw new SumkeepError(
-        'module_mismatch',
-        declared === null
-          ? `${modLabel} has no module directive`
-          : `${modLabel} declares module ${JSON.stringify(declared)}, not the requested ${path}`,
-      );
-    }
+    // The .mod is checked before the (possibly large) zip is downloaded, the zip's go.mod after.
+    checkModuleFiles(path, version, mod, null, { mod: modLabel, zip: zipLabel });
 
     // file:// zips are read in place; downloads go to a private directory, removed whatever happens.
     const tmp = target.kind === 'http' ? await mkdtemp(join(this.tmpDir, 'sumkeep-upstream-')) : null;
@@ -239,9 +235,7 @@ export class Upstream {
         signal,
       );
       const zip = await this.hashZip(target, file, path, version, zipLabel);
-      if (!version.endsWith('+incompatible') && zip.goMod !== null && !bytesEqual(zip.goMod, mod)) {
-        throw new SumkeepError('module_mismatch', `the go.mod in ${zipLabel} differs from ${modLabel}`);
-      }
+      checkModuleFiles(path, version, mod, zip.goMod, { mod: modLabel, zip: zipLabel });
       return { path, version, zipHash: zip.h1, modHash: goModHash(mod), source: target.display };
     } finally {
       if (tmp !== null) await rm(tmp, { recursive: true, force: true });

@@ -10,13 +10,19 @@ import { SumkeepError } from '../core/errors.ts';
 export async function hashGoModFile(file: string): Promise<string> {
   const h = createHash('sha256');
   try {
-    for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    for await (const chunk of fs.createReadStream(file, {
+      highWaterMark: 1 << 20,
+    }) as AsyncIterable<Buffer>) {
       h.update(chunk);
     }
   } catch (e) {
-    throw new SumkeepError('bad_input', `cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`, {
-      cause: e,
-    });
+    throw new SumkeepError(
+      'bad_input',
+      `cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`,
+      {
+        cause: e,
+      },
+    );
   }
   return hash1([{ name: 'go.mod', sha256: new Uint8Array(h.digest()) }]);
 }

@@ -2,10 +2,11 @@
  * yauzl over one open file descriptor, read on demand: the central directory entry by entry, each
  * entry's bytes as a stream. Nothing holds more of the zip than a few read buffers.
  *
- * yauzl is run with lazyEntries (one entry at a time), validateEntrySizes (a stream that inflates
- * to more or fewer bytes than declared errors) and decodeStrings off: entry names stay raw bytes,
- * decoded by names.ts exactly as the go command reads them (strictFileNames only applies to names
- * yauzl decodes itself).
+ * yauzl is run with lazyEntries (one entry at a time), validateEntrySizes (a stored entry whose
+ * compressed and uncompressed sizes differ is an error) and decodeStrings off: entry names stay raw
+ * bytes, decoded by names.ts exactly as the go command reads them (strictFileNames only applies to
+ * names yauzl decodes itself). Entry data is taken raw from yauzl and inflated by hash.ts, which
+ * counts every byte against the declared size itself.
  *
  * The reader serves small reads (central directory records, local headers, small entries) from
  * two cached 64 KiB blocks, one for the central directory cursor and one for the entry data
@@ -46,7 +47,13 @@ export class CountingFileReader extends yauzl.RandomAccessReader {
     return new RangeStream(this, start, end);
   }
 
-  override read(buffer: Buffer, offset: number, length: number, position: number, callback: ReadCallback): void {
+  override read(
+    buffer: Buffer,
+    offset: number,
+    length: number,
+    position: number,
+    callback: ReadCallback,
+  ): void {
     if (length > BLOCK) {
       this.readDirect(buffer, offset, length, position, callback);
       return;
@@ -80,7 +87,11 @@ export class CountingFileReader extends yauzl.RandomAccessReader {
   }
 
   /** A view of the cached bytes at [position, position + length), loading a block when needed. */
-  private cached(position: number, length: number, callback: (err: Error | null, got?: Buffer) => void): void {
+  private cached(
+    position: number,
+    length: number,
+    callback: (err: Error | null, got?: Buffer) => void,
+  ): void {
     const hit = this.lookup(position, length);
     if (hit !== undefined) {
       process.nextTick(callback, null, hit);
@@ -194,16 +205,21 @@ export function nextEntry(zip: yauzl.ZipFile): Promise<yauzl.Entry | null> {
   });
 }
 
-/** An entry's data as yauzl streams it: inflated (method 8) or raw (method 0). */
-export function openEntryStream(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Readable> {
+/**
+ * An entry's data exactly as stored (compressed for method 8), as yauzl finds it: after checking
+ * the local header, and never past the end of the file.
+ */
+export function openRawStream(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Readable> {
   return new Promise((resolve, reject) => {
-    zip.openReadStream(entry, (err, stream) => (err ? reject(err) : resolve(stream)));
+    zip.openReadStream(entry, { decodeFileData: false }, (err, stream) => (err ? reject(err) : resolve(stream)));
   });
 }
 
 /** Offset of an entry's data in the file (after its local header), as yauzl checks and finds it. */
 export function entryDataStart(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<number> {
   return new Promise((resolve, reject) => {
-    zip.readLocalFileHeader(entry, { minimal: true }, (err, h) => (err ? reject(err) : resolve(h.fileDataStart)));
+    zip.readLocalFileHeader(entry, { minimal: true }, (err, h) =>
+      err ? reject(err) : resolve(h.fileDataStart),
+    );
   });
 }

@@ -83,7 +83,11 @@ export interface RuleProblem {
 /** The SumkeepError for `rule` broken by `subject` (an entry name, or the zip for zip-wide rules). */
 export function zipError(rule: ZipRule, subject: string, detail?: string, cause?: unknown): SumkeepError {
   const tail = detail === undefined || detail === '' ? '' : ` (${detail})`;
-  return new SumkeepError('invalid_zip', `${rule}: ${shown(subject)}${tail}`, cause === undefined ? undefined : { cause });
+  return new SumkeepError(
+    'invalid_zip',
+    `${rule}: ${shown(subject)}${tail}`,
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 /** The rule a refusal names: the text before the first ": " of its message. */

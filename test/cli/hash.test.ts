@@ -28,7 +28,9 @@ const vectors = JSON.parse(
   dirhash: Array<{ files: Array<{ name: string; content_b64: string }>; h1: string }>;
   gomod_hash: Array<{ content: string; h1: string }>;
 };
-const vector = vectors.dirhash.find((v) => v.files.length > 0 && v.files.every((f) => f.name.startsWith('example.com/a@v1.0.0/')))!;
+const vector = vectors.dirhash.find(
+  (v) => v.files.length > 0 && v.files.every((f) => f.name.startsWith('example.com/a@v1.0.0/')),
+)!;
 const goodZip = writeZip(
   path.join(dir, 'good.zip'),
   vector.files.map((f) => ({ name: f.name, content: Buffer.from(f.content_b64, 'base64') })),
@@ -56,7 +58,10 @@ describe('sumkeep hash zip', () => {
     const r = sumkeep('hash', 'zip', goodZip, '--module', 'example.com/a@v1.0.1');
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '');
-    assert.match(r.stderr, /^sumkeep: outside module prefix: example\.com\/a@v1\.0\.0\/\S+ \(want example\.com\/a@v1\.0\.1\/\)\n$/);
+    assert.match(
+      r.stderr,
+      /^sumkeep: outside module prefix: example\.com\/a@v1\.0\.0\/\S+ \(want example\.com\/a@v1\.0\.1\/\)\n$/,
+    );
   });
 
   it('refuses an invalid zip: exit 1, the rule and the entry on stderr, nothing on stdout', () => {

@@ -25,18 +25,24 @@ const MODULES: ProxyModule[] = [
   {
     path: 'example.com/Upper/Mod',
     version: 'v1.0.0',
-    files: { 'go.mod': goMod('example.com/Upper/Mod'), 'mod.go': pkg('mod', 'func Name() string { return "upper" }') },
+    files: {
+      'go.mod': goMod('example.com/Upper/Mod'),
+      'mod.go': pkg('mod', 'func Name() string { return "upper" }'),
+    },
   },
   {
     path: 'example.com/Upper/Mod',
     version: 'v1.1.0-RC.1',
-    files: { 'go.mod': goMod('example.com/Upper/Mod'), 'mod.go': pkg('mod', 'func Name() string { return "rc" }') },
+    files: {
+      'go.mod': goMod('example.com/Upper/Mod'),
+      'mod.go': pkg('mod', 'func Name() string { return "rc" }'),
+    },
   },
   {
     // No go.mod: the proxy serves the synthesized "module <path>\n".
     path: 'example.com/legacy',
     version: 'v2.3.0+incompatible',
-    files: { 'legacy.go': pkg('legacy', 'func Old() int { return 2 }'), 'LICENSE': 'MIT\n' },
+    files: { 'legacy.go': pkg('legacy', 'func Old() int { return 2 }'), LICENSE: 'MIT\n' },
   },
   {
     path: 'example.com/pseudo',
@@ -47,7 +53,10 @@ const MODULES: ProxyModule[] = [
   {
     path: 'example.com/pre',
     version: 'v1.2.0-beta.2',
-    files: { 'go.mod': goMod('example.com/pre'), 'pre.go': pkg('pre', 'func Pre() string { return "beta" }') },
+    files: {
+      'go.mod': goMod('example.com/pre'),
+      'pre.go': pkg('pre', 'func Pre() string { return "beta" }'),
+    },
   },
   {
     path: 'example.com/mod/v2',
@@ -112,7 +121,10 @@ describe('the real go command against sumkeep serve', { timeout: 600_000 }, () =
     const work = join(root, 'dl');
     mkdirSync(work, { recursive: true });
     for (const m of MODULES) {
-      const r = runGo(go, ['mod', 'download', '-json', `${m.path}@${m.version}`], { cwd: work, env: clientEnv(client) });
+      const r = runGo(go, ['mod', 'download', '-json', `${m.path}@${m.version}`], {
+        cwd: work,
+        env: clientEnv(client),
+      });
       assert.equal(r.status, 0, `go mod download ${m.path}@${m.version}:\n${r.stdout}\n${r.stderr}`);
       const j = JSON.parse(r.stdout) as DownloadJSON;
       assert.equal(j.Error, undefined);
@@ -155,7 +167,10 @@ describe('the real go command against sumkeep serve', { timeout: 600_000 }, () =
       {
         path: 'example.com/Upper/Mod',
         version: 'v1.0.0',
-        files: { 'go.mod': goMod('example.com/Upper/Mod'), 'mod.go': pkg('mod', 'func Name() string { return "evil" }') },
+        files: {
+          'go.mod': goMod('example.com/Upper/Mod'),
+          'mod.go': pkg('mod', 'func Name() string { return "evil" }'),
+        },
       },
     ]);
     const work = join(root, 'dl-evil');

@@ -104,7 +104,11 @@ export interface GoRun {
 }
 
 /** Runs `go <args>` in `cwd` with `env` (from goEnv); never throws for a non-zero exit. */
-export function runGo(go: string, args: readonly string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number }): GoRun {
+export function runGo(
+  go: string,
+  args: readonly string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number },
+): GoRun {
   const r = spawnSync(go, args, {
     cwd: opts.cwd,
     env: opts.env,

@@ -65,15 +65,24 @@ export function buildGoProxy(dir: string, modules: readonly ProxyModule[]): GoPr
     const info = `${base}.info`;
     const mod = `${base}.mod`;
     const zip = `${base}.zip`;
-    fs.writeFileSync(info, JSON.stringify({ Version: m.version, Time: m.time ?? '2020-01-01T00:00:00Z' }) + '\n');
+    fs.writeFileSync(
+      info,
+      JSON.stringify({ Version: m.version, Time: m.time ?? '2020-01-01T00:00:00Z' }) + '\n',
+    );
     fs.writeFileSync(mod, modFileOf(m));
     const prefix = `${m.path}@${m.version}/`;
     const entries =
-      m.zipEntries ?? Object.entries(m.files).map(([name, content]): ZipEntrySpec => ({ name: prefix + name, content }));
+      m.zipEntries ??
+      Object.entries(m.files).map(([name, content]): ZipEntrySpec => ({ name: prefix + name, content }));
     writeZip(zip, entries);
     if (m.unlisted !== true) {
       const list = path.join(vdir, 'list');
-      const have = fs.existsSync(list) ? fs.readFileSync(list, 'utf8').split('\n').filter((l) => l !== '') : [];
+      const have = fs.existsSync(list)
+        ? fs
+            .readFileSync(list, 'utf8')
+            .split('\n')
+            .filter((l) => l !== '')
+        : [];
       if (!have.includes(m.version)) fs.writeFileSync(list, [...have, m.version].join('\n') + '\n');
     }
     files.set(`${m.path}@${m.version}`, { zip, mod, info });

@@ -81,7 +81,10 @@ export async function startServer(args: {
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const line = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in 30 s; stderr:\n${err}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`server did not start in 30 s; stderr:\n${err}`)),
+      30_000,
+    );
     proc.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const nl = out.indexOf('\n');

@@ -103,7 +103,10 @@ export class ZipWriter {
    * Adds one entry whose content comes from `source`, deflated (method 8, default) or stored as it
    * streams; only one chunk is in memory at a time.
    */
-  async addStream(spec: ZipEntrySpec, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
+  async addStream(
+    spec: ZipEntrySpec,
+    source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  ): Promise<void> {
     const method = spec.method ?? 8;
     const header = this.header(spec, method);
     const localOffset = this.pos;
@@ -183,7 +186,10 @@ export class ZipWriter {
     fs.closeSync(this.fd);
   }
 
-  private header(spec: ZipEntrySpec, method: number): Pick<CentralRecord, 'name' | 'flags' | 'method' | 'versionMadeBy' | 'externalAttrs'> {
+  private header(
+    spec: ZipEntrySpec,
+    method: number,
+  ): Pick<CentralRecord, 'name' | 'flags' | 'method' | 'versionMadeBy' | 'externalAttrs'> {
     const name = bytesOf(spec.name);
     const nonAscii = name.some((c) => c >= 0x80);
     const flags = (spec.flags ?? 0) | ((spec.utf8Flag ?? nonAscii) ? 0x800 : 0);
@@ -227,7 +233,11 @@ export class ZipWriter {
 }
 
 /** Writes a whole zip of in-memory entries to `file`. */
-export function writeZip(file: string, entries: readonly ZipEntrySpec[], opts: { offset?: number; comment?: string } = {}): string {
+export function writeZip(
+  file: string,
+  entries: readonly ZipEntrySpec[],
+  opts: { offset?: number; comment?: string } = {},
+): string {
   const w = new ZipWriter(file, { offset: opts.offset });
   try {
     for (const e of entries) w.add(e);
@@ -238,7 +248,11 @@ export function writeZip(file: string, entries: readonly ZipEntrySpec[], opts: {
 }
 
 /** Entries for a module zip: each file name gets the `path@version/` prefix. */
-export function moduleEntries(path: string, version: string, files: Record<string, string | Uint8Array>): ZipEntrySpec[] {
+export function moduleEntries(
+  path: string,
+  version: string,
+  files: Record<string, string | Uint8Array>,
+): ZipEntrySpec[] {
   return Object.entries(files).map(([name, content]) => ({ name: `${path}@${version}/${name}`, content }));
 }
 
@@ -248,7 +262,10 @@ export function moduleEntries(path: string, version: string, files: Record<strin
  * into earlier data), repeated, and closed with an empty final block. Also returns the CRC-32 and
  * size of the whole inflated content, for a zip entry of any size that costs almost nothing to make.
  */
-export function repeatedDeflate(chunk: Uint8Array, times: number): { data: Buffer; crc: number; size: number } {
+export function repeatedDeflate(
+  chunk: Uint8Array,
+  times: number,
+): { data: Buffer; crc: number; size: number } {
   const block = zlib.deflateRawSync(chunk, { finishFlush: zlib.constants.Z_FULL_FLUSH });
   const parts: Buffer[] = [];
   let crc = 0;

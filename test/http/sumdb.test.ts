@@ -2,7 +2,16 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { generateKey, newSigner, newVerifier, open, verifierSet } from '../../src/core/note.ts';
-import { parseRecord, parseTree, tilePath, checkRecord, recordHash, tileHashReader, withAsyncReader, proveRecord } from '../../src/core/tlog/index.ts';
+import {
+  parseRecord,
+  parseTree,
+  tilePath,
+  checkRecord,
+  recordHash,
+  tileHashReader,
+  withAsyncReader,
+  proveRecord,
+} from '../../src/core/tlog/index.ts';
 import { SumkeepError } from '../../src/core/errors.ts';
 import { decodeUtf8, utf8 } from '../../src/core/bytes.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
@@ -24,8 +33,10 @@ class FakeUpstream implements ModuleSource {
     const k = `${path}@${version}`;
     this.calls.set(k, (this.calls.get(k) ?? 0) + 1);
     await new Promise((r) => setTimeout(r, 5));
-    if (path === 'example.com/missing') throw new SumkeepError('upstream_not_found', `${k}: not found upstream (fake: 404 Not Found)`);
-    if (path === 'example.com/badzip') throw new SumkeepError('invalid_zip', 'path traversal: example.com/badzip@v1.0.0/../x');
+    if (path === 'example.com/missing')
+      throw new SumkeepError('upstream_not_found', `${k}: not found upstream (fake: 404 Not Found)`);
+    if (path === 'example.com/badzip')
+      throw new SumkeepError('invalid_zip', 'path traversal: example.com/badzip@v1.0.0/../x');
     if (path === 'example.com/down') throw new SumkeepError('upstream_error', `${k}: upstream answered 500`);
     if (path === 'example.com/slow') throw new SumkeepError('upstream_timeout', `${k}: upstream timed out`);
     if (path === 'example.com/bug') throw new Error('SELECT secret FROM internals failed at /srv/x');
@@ -72,7 +83,9 @@ describe('sumdb HTTP routes', () => {
   });
 
   it('makes one upstream fetch and one record for concurrent lookups', async () => {
-    const rs = await Promise.all(Array.from({ length: 25 }, () => app.inject('/lookup/example.com/same@v1.2.3')));
+    const rs = await Promise.all(
+      Array.from({ length: 25 }, () => app.inject('/lookup/example.com/same@v1.2.3')),
+    );
     assert.ok(rs.every((r) => r.statusCode === 200));
     assert.equal(upstream.calls.get('example.com/same@v1.2.3'), 1);
     const ids = new Set(rs.map((r) => parseRecord(r.rawPayload).id));

@@ -137,7 +137,9 @@ describe('Sequencer', () => {
     const head = seq2.latest()!;
     assert.equal(head.size, 3);
     const ref = referenceTree(await allTexts(store2));
-    assert.ok(checkTree(proveTree(head.size, head1.size, ref.reader), head.size, head.hash, head1.size, head1.hash));
+    assert.ok(
+      checkTree(proveTree(head.size, head1.size, ref.reader), head.size, head.hash, head1.size, head1.hash),
+    );
     await store2.close();
   });
 
@@ -156,7 +158,8 @@ describe('Sequencer', () => {
     const heads = await s1.heads();
     for (const h of heads) assert.deepEqual(h.hash, ref.hash(h.size));
     const last = heads[heads.length - 1]!;
-    for (const h of heads) assert.ok(checkTree(proveTree(last.size, h.size, ref.reader), last.size, last.hash, h.size, h.hash));
+    for (const h of heads)
+      assert.ok(checkTree(proveTree(last.size, h.size, ref.reader), last.size, last.hash, h.size, h.hash));
     await s1.close();
     await s2.close();
   });
@@ -164,7 +167,10 @@ describe('Sequencer', () => {
   it('signs every head with every note key it is given', async () => {
     const second = generateKey('seq.test');
     const store = await openSqliteStore(':memory:');
-    const seq = await Sequencer.open(store, [signer, newSigner(second.skey)], { maxDelayMs: 1, maxBatch: 10 });
+    const seq = await Sequencer.open(store, [signer, newSigner(second.skey)], {
+      maxDelayMs: 1,
+      maxBatch: 10,
+    });
     await seq.add(rec(9));
     const note = seq.latest()!.note;
     const both = open(note, verifierSet([newVerifier(vkey), newVerifier(second.vkey)]));

@@ -9,7 +9,7 @@ import type { ErrorCode } from '../../src/core/errors.ts';
 import { parseProxyList } from '../../src/upstream/proxy-list.ts';
 import { ProxyTransport, proxyTarget } from '../../src/upstream/transport.ts';
 import type { TransportConfig } from '../../src/upstream/transport.ts';
-import { FakeProxy } from './fake-proxy.ts';
+import { FakeProxy } from '../helpers/fake-proxy.ts';
 
 const REL = 'example.com/m/@v/v1.0.0.mod';
 const PATH = '/' + REL;

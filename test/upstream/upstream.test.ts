@@ -13,7 +13,7 @@ import { buildGoProxy, modFileOf } from '../helpers/goproxy.ts';
 import type { ProxyModule } from '../helpers/goproxy.ts';
 import { moduleEntries } from '../helpers/zipwriter.ts';
 import { goEnv, requireGo, runGo } from '../helpers/go.ts';
-import { FakeProxy } from './fake-proxy.ts';
+import { FakeProxy } from '../helpers/fake-proxy.ts';
 
 const M: ProxyModule = {
   path: 'example.com/m',

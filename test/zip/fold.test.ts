@@ -52,7 +52,11 @@ describe('foldKey', () => {
 
   it('is idempotent and maps every code point of the table into a fixed point', () => {
     for (const [c, k] of foldTable()) {
-      assert.equal(foldTable().get(k), undefined, `U+${c.toString(16)} -> U+${k.toString(16)} is not a fixed point`);
+      assert.equal(
+        foldTable().get(k),
+        undefined,
+        `U+${c.toString(16)} -> U+${k.toString(16)} is not a fixed point`,
+      );
     }
   });
 

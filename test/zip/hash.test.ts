@@ -32,13 +32,18 @@ const sha = (b: string | Uint8Array): Uint8Array => new Uint8Array(createHash('s
 /** The expected h1 of entries (content as written; directories empty), by the core Hash1. */
 function expectedH1(entries: ZipEntrySpec[]): string {
   return hash1(
-    entries.map((e) => ({ name: typeof e.name === 'string' ? e.name : Buffer.from(e.name).toString(), sha256: sha(e.content ?? '') })),
+    entries.map((e) => ({
+      name: typeof e.name === 'string' ? e.name : Buffer.from(e.name).toString(),
+      sha256: sha(e.content ?? ''),
+    })),
   );
 }
 
 describe('hashModuleZip on valid module zips', () => {
   it("gives Go's h1 for the reference vector of a module zip layout", async () => {
-    const v = vectors.dirhash.find((x) => x.files.length > 0 && x.files.every((f) => f.name.startsWith('example.com/a@v1.0.0/')));
+    const v = vectors.dirhash.find(
+      (x) => x.files.length > 0 && x.files.every((f) => f.name.startsWith('example.com/a@v1.0.0/')),
+    );
     assert.ok(v, 'the vector file has a module-zip vector');
     const file = writeZip(
       zipPath(),
@@ -52,7 +57,13 @@ describe('hashModuleZip on valid module zips', () => {
   it('hashes a zip without entries as Hash1 of nothing (the go command accepts it)', async () => {
     const file = writeZip(zipPath(), []);
     const r = await hashModuleZip(file, { path: M, version: V });
-    assert.deepEqual(r, { h1: 'h1:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=', prefix: P, goMod: null, files: 0, bytes: 0 });
+    assert.deepEqual(r, {
+      h1: 'h1:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=',
+      prefix: P,
+      goMod: null,
+      files: 0,
+      bytes: 0,
+    });
   });
 
   it('hashes a zip without entries and without a module, with an empty prefix', async () => {
@@ -89,7 +100,10 @@ describe('hashModuleZip on valid module zips', () => {
   });
 
   it('accepts a directory entry whose compressed data is an empty deflate stream', async () => {
-    const entries: ZipEntrySpec[] = [{ name: P + 'go.mod', content: 'module x\n' }, { name: P + 'd/', data: Buffer.from([0x03, 0x00]), method: 8, size: 0 }];
+    const entries: ZipEntrySpec[] = [
+      { name: P + 'go.mod', content: 'module x\n' },
+      { name: P + 'd/', data: Buffer.from([0x03, 0x00]), method: 8, size: 0 },
+    ];
     const r = await hashModuleZip(writeZip(zipPath(), entries));
     assert.equal(r.h1, expectedH1([entries[0]!, { name: P + 'd/' }]));
   });
@@ -116,7 +130,8 @@ describe('hashModuleZip on valid module zips', () => {
 
   it('hashes 2,000 files', async () => {
     const entries: ZipEntrySpec[] = [{ name: P + 'go.mod', content: `module ${M}\n` }];
-    for (let i = 0; i < 2000; i++) entries.push({ name: `${P}d${i % 40}/f${i}.go`, content: `package d\n\n// file ${i}\n` });
+    for (let i = 0; i < 2000; i++)
+      entries.push({ name: `${P}d${i % 40}/f${i}.go`, content: `package d\n\n// file ${i}\n` });
     const r = await hashModuleZip(writeZip(zipPath(), entries), { path: M, version: V });
     assert.equal(r.files, 2001);
     assert.equal(r.h1, expectedH1(entries));
@@ -138,7 +153,9 @@ describe('hashModuleZip on valid module zips', () => {
   it('hashes a 400 MiB entry (0.4 MiB compressed) without holding it', async () => {
     const chunk = Buffer.alloc(MiB, 'ab');
     const z = repeatedDeflate(chunk, 400);
-    const file = writeZip(zipPath(), [{ name: P + 'big.txt', data: z.data, method: 8, size: z.size, crc: z.crc }]);
+    const file = writeZip(zipPath(), [
+      { name: P + 'big.txt', data: z.data, method: 8, size: z.size, crc: z.crc },
+    ]);
     const h = createHash('sha256');
     for (let i = 0; i < 400; i++) h.update(chunk);
     const r = await hashModuleZip(file);
@@ -159,7 +176,13 @@ describe('hashModuleZip on valid module zips', () => {
     await w.addStream({ name: P + 'data.bin' }, [Buffer.from('hello '), Buffer.from('world')]);
     w.close();
     const r = await hashModuleZip(file);
-    assert.equal(r.h1, expectedH1([{ name: P + 'go.mod', content: 'module example.com/m\n' }, { name: P + 'data.bin', content: 'hello world' }]));
+    assert.equal(
+      r.h1,
+      expectedH1([
+        { name: P + 'go.mod', content: 'module example.com/m\n' },
+        { name: P + 'data.bin', content: 'hello world' },
+      ]),
+    );
   });
 
   it('reports progress up to the zip size', async () => {
@@ -183,14 +206,19 @@ describe('hashModuleZip on valid module zips', () => {
   it('checks an explicit module path and version before reading', async () => {
     const file = writeZip(zipPath(), [{ name: P + 'go.mod', content: 'module x\n' }]);
     await assert.rejects(hashModuleZip(file, { path: M, version: 'v1.0' }), { code: 'bad_version' });
-    await assert.rejects(hashModuleZip(file, { path: 'not a path', version: V }), { code: 'bad_module_path' });
+    await assert.rejects(hashModuleZip(file, { path: 'not a path', version: V }), {
+      code: 'bad_module_path',
+    });
     await assert.rejects(hashModuleZip(file, { path: M }), { code: 'bad_input' });
   });
 
   it('takes an explicit +incompatible version', async () => {
     const p = 'example.com/inc@v2.0.0+incompatible/';
     const entries: ZipEntrySpec[] = [{ name: p + 'a.go', content: 'package a\n' }];
-    const r = await hashModuleZip(writeZip(zipPath(), entries), { path: 'example.com/inc', version: 'v2.0.0+incompatible' });
+    const r = await hashModuleZip(writeZip(zipPath(), entries), {
+      path: 'example.com/inc',
+      version: 'v2.0.0+incompatible',
+    });
     assert.equal(r.prefix, p);
     assert.equal(r.goMod, null);
     assert.equal(r.h1, expectedH1(entries));

@@ -36,7 +36,8 @@ describe('nameShapeProblem', () => {
     ['example.com/m@v1.0.0/...', null], // not a "." or ".." element (CheckFilePath judges it)
   ];
   for (const [name, rule] of cases) {
-    it(`${JSON.stringify(name)} -> ${rule ?? 'fine'}`, () => assert.equal(nameShapeProblem(name)?.rule ?? null, rule));
+    it(`${JSON.stringify(name)} -> ${rule ?? 'fine'}`, () =>
+      assert.equal(nameShapeProblem(name)?.rule ?? null, rule));
   }
 });
 
@@ -62,21 +63,71 @@ describe('CollisionChecker', () => {
     return entries.map(([p, isDir]) => c.check(p, isDir)?.rule ?? null);
   };
   it('accepts distinct files and the directories they imply', () => {
-    assert.deepEqual(run([['a/b.go', false], ['a/c.go', false], ['a', true], ['d', true]]), [null, null, null, null]);
+    assert.deepEqual(
+      run([
+        ['a/b.go', false],
+        ['a/c.go', false],
+        ['a', true],
+        ['d', true],
+      ]),
+      [null, null, null, null],
+    );
   });
   it('accepts a directory listed twice', () => {
-    assert.deepEqual(run([['a', true], ['a', true]]), [null, null]);
+    assert.deepEqual(
+      run([
+        ['a', true],
+        ['a', true],
+      ]),
+      [null, null],
+    );
   });
   it('refuses a file listed twice', () => {
-    assert.deepEqual(run([['a.go', false], ['a.go', false]]), [null, 'duplicate entry']);
+    assert.deepEqual(
+      run([
+        ['a.go', false],
+        ['a.go', false],
+      ]),
+      [null, 'duplicate entry'],
+    );
   });
   it('refuses a path used as file and as directory, in either order', () => {
-    assert.deepEqual(run([['a', false], ['a/b', false]]), [null, 'file and directory']);
-    assert.deepEqual(run([['a/b', false], ['a', false]]), [null, 'file and directory']);
+    assert.deepEqual(
+      run([
+        ['a', false],
+        ['a/b', false],
+      ]),
+      [null, 'file and directory'],
+    );
+    assert.deepEqual(
+      run([
+        ['a/b', false],
+        ['a', false],
+      ]),
+      [null, 'file and directory'],
+    );
   });
   it('refuses two spellings that fold together, also as parent directories', () => {
-    assert.deepEqual(run([['A.go', false], ['a.go', false]]), [null, 'case-fold collision']);
-    assert.deepEqual(run([['Dir/x', false], ['dir/y', false]]), [null, 'case-fold collision']);
-    assert.deepEqual(run([['\u212A', false], ['k', false]]), [null, 'case-fold collision']);
+    assert.deepEqual(
+      run([
+        ['A.go', false],
+        ['a.go', false],
+      ]),
+      [null, 'case-fold collision'],
+    );
+    assert.deepEqual(
+      run([
+        ['Dir/x', false],
+        ['dir/y', false],
+      ]),
+      [null, 'case-fold collision'],
+    );
+    assert.deepEqual(
+      run([
+        ['\u212A', false],
+        ['k', false],
+      ]),
+      [null, 'case-fold collision'],
+    );
   });
 });

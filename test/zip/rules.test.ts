@@ -19,7 +19,10 @@ const P = `${M}@${V}/`;
 const MiB = 1 << 20;
 
 /** Runs hashModuleZip and returns the rule of the invalid_zip refusal (fails on anything else). */
-async function refusal(file: string, opts: HashZipOptions = {}): Promise<{ rule: ZipRule | null; message: string }> {
+async function refusal(
+  file: string,
+  opts: HashZipOptions = {},
+): Promise<{ rule: ZipRule | null; message: string }> {
   try {
     const r = await hashModuleZip(file, opts);
     assert.fail(`expected a refusal, got ${r.h1}`);
@@ -43,14 +46,54 @@ const goMod = { name: P + 'go.mod', content: `module ${M}\n` };
 const big = Buffer.alloc(2 * MiB, 'x'); // above the one-piece threshold: read as a stream
 
 const cases: Case[] = [
-  { name: 'a ".." element inside the module', entries: [goMod, { name: P + '../x.go', content: 'x' }], rule: 'path traversal', subject: P + '../x.go' },
-  { name: 'a ".." element before the prefix', entries: [goMod, { name: `../${P}x.go`, content: 'x' }], rule: 'path traversal', subject: `../${P}x.go` },
-  { name: 'a trailing ".." directory entry', entries: [goMod, { name: P + 'a/../' }], rule: 'path traversal', subject: P + 'a/../' },
-  { name: 'an absolute name', entries: [goMod, { name: '/' + P + 'x.go', content: 'x' }], rule: 'absolute path', subject: '/' + P + 'x.go' },
-  { name: 'a backslash', entries: [goMod, { name: P + 'a\\b.go', content: 'x' }], rule: 'backslash', subject: P + 'a\\b.go' },
-  { name: 'a "." element', entries: [goMod, { name: P + 'a/./b.go', content: 'x' }], rule: 'unclean path', subject: P + 'a/./b.go' },
-  { name: 'an empty element', entries: [goMod, { name: P + 'a//b.go', content: 'x' }], rule: 'unclean path', subject: P + 'a//b.go' },
-  { name: 'an empty element right after the prefix', entries: [goMod, { name: P + '/b.go', content: 'x' }], rule: 'unclean path', subject: P + '/b.go' },
+  {
+    name: 'a ".." element inside the module',
+    entries: [goMod, { name: P + '../x.go', content: 'x' }],
+    rule: 'path traversal',
+    subject: P + '../x.go',
+  },
+  {
+    name: 'a ".." element before the prefix',
+    entries: [goMod, { name: `../${P}x.go`, content: 'x' }],
+    rule: 'path traversal',
+    subject: `../${P}x.go`,
+  },
+  {
+    name: 'a trailing ".." directory entry',
+    entries: [goMod, { name: P + 'a/../' }],
+    rule: 'path traversal',
+    subject: P + 'a/../',
+  },
+  {
+    name: 'an absolute name',
+    entries: [goMod, { name: '/' + P + 'x.go', content: 'x' }],
+    rule: 'absolute path',
+    subject: '/' + P + 'x.go',
+  },
+  {
+    name: 'a backslash',
+    entries: [goMod, { name: P + 'a\\b.go', content: 'x' }],
+    rule: 'backslash',
+    subject: P + 'a\\b.go',
+  },
+  {
+    name: 'a "." element',
+    entries: [goMod, { name: P + 'a/./b.go', content: 'x' }],
+    rule: 'unclean path',
+    subject: P + 'a/./b.go',
+  },
+  {
+    name: 'an empty element',
+    entries: [goMod, { name: P + 'a//b.go', content: 'x' }],
+    rule: 'unclean path',
+    subject: P + 'a//b.go',
+  },
+  {
+    name: 'an empty element right after the prefix',
+    entries: [goMod, { name: P + '/b.go', content: 'x' }],
+    rule: 'unclean path',
+    subject: P + '/b.go',
+  },
   {
     name: 'Kelvin sign K (U+212A) against k',
     entries: [goMod, { name: P + 'k.go', content: 'a' }, { name: P + '\u212A.go', content: 'b' }],
@@ -81,7 +124,12 @@ const cases: Case[] = [
     rule: 'case-fold collision',
     subject: P + '\u03c2.txt',
   },
-  { name: 'one file twice', entries: [goMod, { name: P + 'a.go', content: 'a' }, { name: P + 'a.go', content: 'a' }], rule: 'duplicate entry', subject: P + 'a.go' },
+  {
+    name: 'one file twice',
+    entries: [goMod, { name: P + 'a.go', content: 'a' }, { name: P + 'a.go', content: 'a' }],
+    rule: 'duplicate entry',
+    subject: P + 'a.go',
+  },
   {
     name: 'a file that is also a directory',
     entries: [goMod, { name: P + 'a', content: 'a' }, { name: P + 'a/b.go', content: 'b' }],
@@ -94,29 +142,122 @@ const cases: Case[] = [
     rule: 'file and directory',
     subject: P + 'a.go/',
   },
-  { name: 'go.mod in a subdirectory (a nested module)', entries: [goMod, { name: P + 'sub/go.mod', content: 'module x\n' }], rule: 'go.mod not at root', subject: P + 'sub/go.mod' },
-  { name: 'GO.MOD in a subdirectory', entries: [goMod, { name: P + 'sub/GO.MOD', content: 'module x\n' }], rule: 'go.mod not at root', subject: P + 'sub/GO.MOD' },
-  { name: 'go.mod at the root in upper case', entries: [{ name: P + 'GO.mod', content: 'module x\n' }], rule: 'go.mod name case', subject: P + 'GO.mod' },
-  { name: 'a symlink (Unix mode 0120777)', entries: [goMod, { name: P + 'link', content: 'go.mod', unixMode: 0o120777 }], rule: 'symlink', subject: P + 'link' },
-  { name: 'a symlink made on macOS', entries: [goMod, { name: P + 'link', content: 'x', versionMadeBy: (19 << 8) | 20, externalAttrs: (0o120755 << 16) >>> 0 }], rule: 'symlink', subject: P + 'link' },
-  { name: 'a fifo', entries: [goMod, { name: P + 'fifo', unixMode: 0o010644 }], rule: 'irregular file', subject: P + 'fifo' },
-  { name: 'a character device', entries: [goMod, { name: P + 'tty', unixMode: 0o020620 }], rule: 'irregular file', subject: P + 'tty' },
-  { name: 'a socket', entries: [goMod, { name: P + 'sock', unixMode: 0o140755 }], rule: 'irregular file', subject: P + 'sock' },
-  { name: 'a Unix directory mode on a name without "/"', entries: [goMod, { name: P + 'd', unixMode: 0o040755 }], rule: 'directory as file', subject: P + 'd' },
-  { name: 'an MS-DOS directory attribute on a name without "/"', entries: [goMod, { name: P + 'd', versionMadeBy: 20, externalAttrs: 0x10 }], rule: 'directory as file', subject: P + 'd' },
-  { name: 'a directory entry with content', entries: [goMod, { name: P + 'd/', content: 'data' }], rule: 'directory with content', subject: P + 'd/' },
-  { name: 'a declared size smaller than the content', entries: [goMod, { name: P + 'a.go', content: 'hello, world', size: 5 }], rule: 'size mismatch', subject: P + 'a.go' },
-  { name: 'a declared size larger than the content', entries: [goMod, { name: P + 'a.go', content: 'hello, world', size: 50 }], rule: 'size mismatch', subject: P + 'a.go' },
-  { name: 'a streamed entry larger than declared', entries: [goMod, { name: P + 'big.bin', content: big, size: 1.5 * MiB }], rule: 'size mismatch', subject: P + 'big.bin' },
-  { name: 'a streamed entry smaller than declared', entries: [goMod, { name: P + 'big.bin', content: big, size: 3 * MiB }], rule: 'size mismatch', subject: P + 'big.bin' },
+  {
+    name: 'go.mod in a subdirectory (a nested module)',
+    entries: [goMod, { name: P + 'sub/go.mod', content: 'module x\n' }],
+    rule: 'go.mod not at root',
+    subject: P + 'sub/go.mod',
+  },
+  {
+    name: 'GO.MOD in a subdirectory',
+    entries: [goMod, { name: P + 'sub/GO.MOD', content: 'module x\n' }],
+    rule: 'go.mod not at root',
+    subject: P + 'sub/GO.MOD',
+  },
+  {
+    name: 'go.mod at the root in upper case',
+    entries: [{ name: P + 'GO.mod', content: 'module x\n' }],
+    rule: 'go.mod name case',
+    subject: P + 'GO.mod',
+  },
+  {
+    name: 'a symlink (Unix mode 0120777)',
+    entries: [goMod, { name: P + 'link', content: 'go.mod', unixMode: 0o120777 }],
+    rule: 'symlink',
+    subject: P + 'link',
+  },
+  {
+    name: 'a symlink made on macOS',
+    entries: [
+      goMod,
+      {
+        name: P + 'link',
+        content: 'x',
+        versionMadeBy: (19 << 8) | 20,
+        externalAttrs: (0o120755 << 16) >>> 0,
+      },
+    ],
+    rule: 'symlink',
+    subject: P + 'link',
+  },
+  {
+    name: 'a fifo',
+    entries: [goMod, { name: P + 'fifo', unixMode: 0o010644 }],
+    rule: 'irregular file',
+    subject: P + 'fifo',
+  },
+  {
+    name: 'a character device',
+    entries: [goMod, { name: P + 'tty', unixMode: 0o020620 }],
+    rule: 'irregular file',
+    subject: P + 'tty',
+  },
+  {
+    name: 'a socket',
+    entries: [goMod, { name: P + 'sock', unixMode: 0o140755 }],
+    rule: 'irregular file',
+    subject: P + 'sock',
+  },
+  {
+    name: 'a Unix directory mode on a name without "/"',
+    entries: [goMod, { name: P + 'd', unixMode: 0o040755 }],
+    rule: 'directory as file',
+    subject: P + 'd',
+  },
+  {
+    name: 'an MS-DOS directory attribute on a name without "/"',
+    entries: [goMod, { name: P + 'd', versionMadeBy: 20, externalAttrs: 0x10 }],
+    rule: 'directory as file',
+    subject: P + 'd',
+  },
+  {
+    name: 'a directory entry with content',
+    entries: [goMod, { name: P + 'd/', content: 'data' }],
+    rule: 'directory with content',
+    subject: P + 'd/',
+  },
+  {
+    name: 'a declared size smaller than the content',
+    entries: [goMod, { name: P + 'a.go', content: 'hello, world', size: 5 }],
+    rule: 'size mismatch',
+    subject: P + 'a.go',
+  },
+  {
+    name: 'a declared size larger than the content',
+    entries: [goMod, { name: P + 'a.go', content: 'hello, world', size: 50 }],
+    rule: 'size mismatch',
+    subject: P + 'a.go',
+  },
+  {
+    name: 'a streamed entry larger than declared',
+    entries: [goMod, { name: P + 'big.bin', content: big, size: 1.5 * MiB }],
+    rule: 'size mismatch',
+    subject: P + 'big.bin',
+  },
+  {
+    name: 'a streamed entry smaller than declared',
+    entries: [goMod, { name: P + 'big.bin', content: big, size: 3 * MiB }],
+    rule: 'size mismatch',
+    subject: P + 'big.bin',
+  },
   {
     name: 'a stored entry whose compressed and uncompressed sizes differ',
     entries: [goMod, { name: P + 'a.go', content: 'hello', method: 0, size: 9 }],
     rule: 'size mismatch',
     subject: 'entry #2',
   },
-  { name: 'a wrong CRC-32', entries: [goMod, { name: P + 'a.go', content: 'hello', crc: 0x12345678 }], rule: 'crc mismatch', subject: P + 'a.go' },
-  { name: 'a wrong CRC-32 on a streamed entry', entries: [goMod, { name: P + 'big.bin', content: big, crc: 1 }], rule: 'crc mismatch', subject: P + 'big.bin' },
+  {
+    name: 'a wrong CRC-32',
+    entries: [goMod, { name: P + 'a.go', content: 'hello', crc: 0x12345678 }],
+    rule: 'crc mismatch',
+    subject: P + 'a.go',
+  },
+  {
+    name: 'a wrong CRC-32 on a streamed entry',
+    entries: [goMod, { name: P + 'big.bin', content: big, crc: 1 }],
+    rule: 'crc mismatch',
+    subject: P + 'big.bin',
+  },
   {
     name: 'an entry of another module',
     entries: [goMod, { name: 'example.com/other@v1.0.0/x.go', content: 'x' }],
@@ -136,27 +277,102 @@ const cases: Case[] = [
     rule: 'outside module prefix',
     subject: P + 'go.mod',
   },
-  { name: 'an entry without the prefix slash', entries: [goMod, { name: `${M}@${V}`, content: 'x' }], rule: 'outside module prefix', subject: `${M}@${V}` },
-  { name: 'a first entry without "@"', entries: [{ name: 'example.com/m/go.mod', content: 'x' }], rule: 'bad module prefix', subject: 'example.com/m/go.mod' },
-  { name: 'a first entry with an invalid module path', entries: [{ name: 'Example.com/m@v1.0.0/go.mod', content: 'x' }], rule: 'bad module prefix', subject: 'Example.com/m@v1.0.0/go.mod' },
-  { name: 'a first entry with a non-canonical version', entries: [{ name: 'example.com/m@v1.0/go.mod', content: 'x' }], rule: 'bad module prefix', subject: 'example.com/m@v1.0/go.mod' },
-  { name: 'a v2 version of a path without /v2', entries: [{ name: 'example.com/m@v2.0.0/go.mod', content: 'x' }], rule: 'bad module prefix', subject: 'example.com/m@v2.0.0/go.mod' },
-  { name: 'a colon in a file name', entries: [goMod, { name: P + 'a:b.go', content: 'x' }], rule: 'bad file path', subject: P + 'a:b.go' },
-  { name: 'a Windows device name', entries: [goMod, { name: P + 'sub/aux.go', content: 'x' }], rule: 'bad file path', subject: P + 'sub/aux.go' },
-  { name: 'a name that is not UTF-8', entries: [goMod, { name: Buffer.concat([Buffer.from(P), Buffer.from([0x61, 0xff, 0x2e, 0x67, 0x6f])]), content: 'x' }], rule: 'bad file path', subject: P + 'a\ufffd.go' },
-  { name: 'a byte order mark in a name', entries: [goMod, { name: P + '\ufeffa.go', content: 'x' }], rule: 'bad file path', subject: P + '\ufeffa.go' },
-  { name: 'a control character in a name', entries: [goMod, { name: P + 'a\nb.go', content: 'x' }], rule: 'bad file path', subject: P + 'a\nb.go' },
-  { name: 'an encrypted entry', entries: [goMod, { name: P + 'a.go', content: 'x', flags: 0x1 }], rule: 'encrypted', subject: P + 'a.go' },
-  { name: 'bzip2 compression', entries: [goMod, { name: P + 'a.go', data: Buffer.from('BZh91AY'), method: 12, size: 1, crc: 0 }], rule: 'unsupported compression', subject: P + 'a.go' },
+  {
+    name: 'an entry without the prefix slash',
+    entries: [goMod, { name: `${M}@${V}`, content: 'x' }],
+    rule: 'outside module prefix',
+    subject: `${M}@${V}`,
+  },
+  {
+    name: 'a first entry without "@"',
+    entries: [{ name: 'example.com/m/go.mod', content: 'x' }],
+    rule: 'bad module prefix',
+    subject: 'example.com/m/go.mod',
+  },
+  {
+    name: 'a first entry with an invalid module path',
+    entries: [{ name: 'Example.com/m@v1.0.0/go.mod', content: 'x' }],
+    rule: 'bad module prefix',
+    subject: 'Example.com/m@v1.0.0/go.mod',
+  },
+  {
+    name: 'a first entry with a non-canonical version',
+    entries: [{ name: 'example.com/m@v1.0/go.mod', content: 'x' }],
+    rule: 'bad module prefix',
+    subject: 'example.com/m@v1.0/go.mod',
+  },
+  {
+    name: 'a v2 version of a path without /v2',
+    entries: [{ name: 'example.com/m@v2.0.0/go.mod', content: 'x' }],
+    rule: 'bad module prefix',
+    subject: 'example.com/m@v2.0.0/go.mod',
+  },
+  {
+    name: 'a colon in a file name',
+    entries: [goMod, { name: P + 'a:b.go', content: 'x' }],
+    rule: 'bad file path',
+    subject: P + 'a:b.go',
+  },
+  {
+    name: 'a Windows device name',
+    entries: [goMod, { name: P + 'sub/aux.go', content: 'x' }],
+    rule: 'bad file path',
+    subject: P + 'sub/aux.go',
+  },
+  {
+    name: 'a name that is not UTF-8',
+    entries: [
+      goMod,
+      { name: Buffer.concat([Buffer.from(P), Buffer.from([0x61, 0xff, 0x2e, 0x67, 0x6f])]), content: 'x' },
+    ],
+    rule: 'bad file path',
+    subject: P + 'a\ufffd.go',
+  },
+  {
+    name: 'a byte order mark in a name',
+    entries: [goMod, { name: P + '\ufeffa.go', content: 'x' }],
+    rule: 'bad file path',
+    subject: P + '\ufeffa.go',
+  },
+  {
+    name: 'a control character in a name',
+    entries: [goMod, { name: P + 'a\nb.go', content: 'x' }],
+    rule: 'bad file path',
+    subject: P + 'a\nb.go',
+  },
+  {
+    name: 'an encrypted entry',
+    entries: [goMod, { name: P + 'a.go', content: 'x', flags: 0x1 }],
+    rule: 'encrypted',
+    subject: P + 'a.go',
+  },
+  {
+    name: 'bzip2 compression',
+    entries: [goMod, { name: P + 'a.go', data: Buffer.from('BZh91AY'), method: 12, size: 1, crc: 0 }],
+    rule: 'unsupported compression',
+    subject: P + 'a.go',
+  },
   {
     name: 'deflate data that is garbage',
-    entries: [goMod, { name: P + 'a.go', data: Buffer.from([0xff, 0xff, 0xff, 0xff, 0x00]), method: 8, size: 4, crc: 0 }],
+    entries: [
+      goMod,
+      { name: P + 'a.go', data: Buffer.from([0xff, 0xff, 0xff, 0xff, 0x00]), method: 8, size: 4, crc: 0 },
+    ],
     rule: 'corrupt data',
     subject: P + 'a.go',
   },
   {
     name: 'a truncated deflate stream',
-    entries: [goMod, { name: P + 'a.go', data: zlib.deflateRawSync(Buffer.alloc(1000, 'a')).subarray(0, 3), method: 8, size: 1000, crc: 0 }],
+    entries: [
+      goMod,
+      {
+        name: P + 'a.go',
+        data: zlib.deflateRawSync(Buffer.alloc(1000, 'a')).subarray(0, 3),
+        method: 8,
+        size: 1000,
+        crc: 0,
+      },
+    ],
     rule: 'corrupt data',
     subject: P + 'a.go',
   },
@@ -167,7 +383,13 @@ const cases: Case[] = [
     rule: 'content too large',
     subject: P + 'a.go',
   },
-  { name: 'a zip over a small file limit', entries: [goMod], opts: { limits: { maxZipBytes: 100 } }, rule: 'zip too large', subject: '' },
+  {
+    name: 'a zip over a small file limit',
+    entries: [goMod],
+    opts: { limits: { maxZipBytes: 100 } },
+    rule: 'zip too large',
+    subject: '',
+  },
   {
     name: 'more entries than a small count limit',
     entries: [goMod, { name: P + 'a.go', content: 'a' }, { name: P + 'b.go', content: 'b' }],
@@ -175,8 +397,20 @@ const cases: Case[] = [
     rule: 'too many files',
     subject: P + 'b.go',
   },
-  { name: 'go.mod over a small limit', entries: [{ name: P + 'go.mod', content: 'module example.com/m\n' }], opts: { limits: { maxGoModBytes: 10 } }, rule: 'go.mod too large', subject: P + 'go.mod' },
-  { name: 'LICENSE over a small limit', entries: [goMod, { name: P + 'LICENSE', content: 'x'.repeat(11) }], opts: { limits: { maxLicenseBytes: 10 } }, rule: 'LICENSE too large', subject: P + 'LICENSE' },
+  {
+    name: 'go.mod over a small limit',
+    entries: [{ name: P + 'go.mod', content: 'module example.com/m\n' }],
+    opts: { limits: { maxGoModBytes: 10 } },
+    rule: 'go.mod too large',
+    subject: P + 'go.mod',
+  },
+  {
+    name: 'LICENSE over a small limit',
+    entries: [goMod, { name: P + 'LICENSE', content: 'x'.repeat(11) }],
+    opts: { limits: { maxLicenseBytes: 10 } },
+    rule: 'LICENSE too large',
+    subject: P + 'LICENSE',
+  },
 ];
 
 describe('hashModuleZip refuses zips that break a rule', () => {
@@ -186,7 +420,10 @@ describe('hashModuleZip refuses zips that break a rule', () => {
       const got = await refusal(file, c.opts);
       assert.equal(got.rule, c.rule, got.message);
       const subject = c.subject === '' ? file : c.subject;
-      assert.ok(got.message.includes(JSON.stringify(subject).slice(1, -1)) || got.message.includes(subject), got.message);
+      assert.ok(
+        got.message.includes(JSON.stringify(subject).slice(1, -1)) || got.message.includes(subject),
+        got.message,
+      );
     });
   }
 
@@ -275,7 +512,10 @@ describe('hashModuleZip enforces the real 500 MiB and 16 MiB limits', () => {
 
   it('content too large: a real deflated entry of 501 MiB (0.5 MiB compressed)', async () => {
     const z = repeatedDeflate(Buffer.alloc(MiB), 501);
-    const file = writeZip(zipPath(), [goMod, { name: P + 'zeros.bin', data: z.data, method: 8, size: z.size, crc: z.crc }]);
+    const file = writeZip(zipPath(), [
+      goMod,
+      { name: P + 'zeros.bin', data: z.data, method: 8, size: z.size, crc: z.crc },
+    ]);
     assert.ok(fs.statSync(file).size < 2 * MiB);
     const t0 = Date.now();
     const got = await refusal(file);
@@ -285,7 +525,13 @@ describe('hashModuleZip enforces the real 500 MiB and 16 MiB limits', () => {
 
   it('content too large: two entries of 260 MiB each (each under the limit, not together)', async () => {
     const z = repeatedDeflate(Buffer.alloc(MiB, 'z'), 260);
-    const entry = (name: string): ZipEntrySpec => ({ name, data: z.data, method: 8, size: z.size, crc: z.crc });
+    const entry = (name: string): ZipEntrySpec => ({
+      name,
+      data: z.data,
+      method: 8,
+      size: z.size,
+      crc: z.crc,
+    });
     const file = writeZip(zipPath(), [goMod, entry(P + 'a.bin'), entry(P + 'b.bin')]);
     const got = await refusal(file);
     assert.equal(got.rule, 'content too large', got.message);
@@ -294,7 +540,10 @@ describe('hashModuleZip enforces the real 500 MiB and 16 MiB limits', () => {
 
   it('size mismatch: an entry declared at 1 MiB that inflates to 501 MiB stops early', async () => {
     const z = repeatedDeflate(Buffer.alloc(MiB), 501);
-    const file = writeZip(zipPath(), [goMod, { name: P + 'bomb.bin', data: z.data, method: 8, size: MiB, crc: z.crc }]);
+    const file = writeZip(zipPath(), [
+      goMod,
+      { name: P + 'bomb.bin', data: z.data, method: 8, size: MiB, crc: z.crc },
+    ]);
     const t0 = Date.now();
     const got = await refusal(file);
     assert.equal(got.rule, 'size mismatch', got.message);
