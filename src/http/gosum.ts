@@ -1,0 +1,55 @@
+/**
+ * Signed go.sum answers:
+ *   GET /api/v1/gosum/<M>@<V>   200 text/plain: the two go.sum lines of M@V, exactly the record text
+ *                               "M V h1:<zip>\nM V/go.mod h1:<go.mod>\n"
+ * filled from the upstream on demand, as /lookup is. <M>@<V> is written as /lookup writes it
+ * (escaped: "!" + lower case for upper case); a target with upper-case letters and no "!" is taken
+ * as already unescaped, since "!" never occurs in a module path or version (so both forms of one
+ * module version name it unambiguously). Signed as src/http/sign.ts says; 503 without a signing key.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { SumkeepError, isSumkeepError } from '../core/errors.ts';
+import type { LogService } from '../log/service.ts';
+import type { ResponseSigner } from '../keys/types.ts';
+import { parseLookupTarget } from './sumdb.ts';
+import { requireSigner, signedResponseHook } from './sign.ts';
+
+const TEXT = 'text/plain; charset=utf-8';
+
+export interface GosumRouteOptions {
+  service: LogService;
+  signer: ResponseSigner | null;
+}
+
+/** path and version of an API target, escaped or (see above) plain. Throws 400-class errors. */
+export function parseApiTarget(target: string): { path: string; version: string } {
+  try {
+    return parseLookupTarget(target);
+  } catch (e) {
+    // Only the unescaping can object to a plain path with capitals; validation comes later.
+    if (!isSumkeepError(e) || target.includes('!') || !/[A-Z]/.test(target)) throw e;
+    const at = target.lastIndexOf('@');
+    if (at <= 0 || at === target.length - 1) throw e;
+    return { path: target.slice(0, at), version: target.slice(at + 1) };
+  }
+}
+
+export function registerGosumRoutes(app: FastifyInstance, opts: GosumRouteOptions): void {
+  const onSend = signedResponseHook(() => opts.signer);
+  app.get(
+    '/api/v1/gosum/*',
+    { onSend },
+    async (req: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply) => {
+      requireSigner(opts.signer);
+      const { path, version } = parseApiTarget(req.params['*']);
+      const { record } = await opts.service.lookup(path, version);
+      if (record.path !== path || record.version !== version) {
+        throw new SumkeepError('internal', `lookup of ${path}@${version} returned another record`);
+      }
+      return reply
+        .header('content-type', TEXT)
+        .header('cache-control', 'no-cache')
+        .send(Buffer.from(record.text));
+    },
+  );
+}
