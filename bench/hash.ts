@@ -239,9 +239,12 @@ export async function main(args: string[]): Promise<void> {
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sumkeep-bench-hash-'));
   try {
-    console.log(
-      `machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), node ${process.version}`,
-    );
+    const load = os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ');
+    const cpu = os.cpus()[0]?.model ?? '?';
+    console.log(`machine: ${os.cpus().length} cores (${cpu}), node ${process.version}, load average ${load}`);
     const t0 = Date.now();
     const zips = await buildZips(dir);
     console.log(`built the zips in ${((Date.now() - t0) / 1000).toFixed(1)} s in ${dir}`);

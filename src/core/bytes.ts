@@ -1,14 +1,14 @@
 /** Small byte helpers shared by the pure core. */
 
 const encoder = new TextEncoder();
-const strictDecoder = new TextDecoder('utf-8', { fatal: true });
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** UTF-8 bytes of a JavaScript string (lone surrogates become U+FFFD, as TextEncoder does). */
 export function utf8(s: string): Uint8Array {
   return encoder.encode(s);
 }
 
-/** Decode UTF-8 strictly; returns null for invalid UTF-8 instead of throwing. */
+/** Decode UTF-8 strictly, keeping a leading byte-order mark; null for invalid UTF-8 instead of throwing. */
 export function decodeUtf8(b: Uint8Array): string | null {
   try {
     return strictDecoder.decode(b);

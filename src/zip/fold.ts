@@ -77,12 +77,18 @@ export function foldTable(): ReadonlyMap<number, number> {
   return table;
 }
 
-// Lower-case ASCII without upper-case letters is its own key: no table needed (the common case).
-const ASCII_NO_UPPER_RE = /^[\x00-\x40\x5b-\x7f]*$/;
+/** ASCII without upper-case letters is its own key: no table needed (the common case). */
+function isAsciiWithoutUpper(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80 || (c >= 0x41 && c <= 0x5a)) return false;
+  }
+  return true;
+}
 
 /** The case-fold key of `s`: foldKey(a) === foldKey(b) iff Go would call a and b a collision. */
 export function foldKey(s: string): string {
-  if (ASCII_NO_UPPER_RE.test(s)) return s;
+  if (isAsciiWithoutUpper(s)) return s;
   const t = foldTable();
   let out = '';
   for (const ch of s) {

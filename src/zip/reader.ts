@@ -211,7 +211,9 @@ export function nextEntry(zip: yauzl.ZipFile): Promise<yauzl.Entry | null> {
  */
 export function openRawStream(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Readable> {
   return new Promise((resolve, reject) => {
-    zip.openReadStream(entry, { decodeFileData: false }, (err, stream) => (err ? reject(err) : resolve(stream)));
+    zip.openReadStream(entry, { decodeFileData: false }, (err, stream) =>
+      err ? reject(err) : resolve(stream),
+    );
   });
 }
 

@@ -40,9 +40,13 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: st
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Creates a note key in `keysDir` with `ceremony init`. Returns the verifier key. */
-export function makeKeys(keysDir: string, name = 'sumdb.test.local'): string {
-  const r = runCli(['ceremony', 'init', '--name', name, '--keys', keysDir]);
+/**
+ * Runs `ceremony init` for `keysDir`, with the root CA key written next to it in `<keysDir>.root`
+ * (as on the offline medium: serve refuses a key directory holding root-ca.key). Returns the
+ * verifier key.
+ */
+export function makeKeys(keysDir: string, name = 'sumdb.test.local', extra: string[] = []): string {
+  const r = runCli(['ceremony', 'init', '--name', name, '--keys', keysDir, '--root', `${keysDir}.root`, ...extra]);
   if (r.status !== 0) throw new Error(`ceremony init failed: ${r.stderr}`);
   const m = /^verifier key: (\S+)$/m.exec(r.stdout);
   if (!m) throw new Error(`ceremony init printed no verifier key: ${r.stdout}`);
