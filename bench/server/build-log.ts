@@ -72,7 +72,9 @@ async function main(): Promise<void> {
 
   const start = performance.now();
   const firstMs = await add(0, args.mark);
-  process.stderr.write(`  sequenced ${args.mark} records into the empty log in ${(firstMs / 1000).toFixed(2)} s\n`);
+  process.stderr.write(
+    `  sequenced ${args.mark} records into the empty log in ${(firstMs / 1000).toFixed(2)} s\n`,
+  );
   let lastTick = performance.now();
   for (let lo = args.mark; lo < args.total - args.mark; lo += CHUNK) {
     await add(lo, Math.min(lo + CHUNK, args.total - args.mark));

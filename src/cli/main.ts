@@ -7,6 +7,7 @@ import { registerHash } from './hash.ts';
 import { registerCeremony } from './ceremony.ts';
 import { registerServe } from './serve.ts';
 import { registerIngest } from './ingest.ts';
+import { registerVerify } from './verify.ts';
 import { reportError } from './report.ts';
 
 export function buildProgram(): Command {
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerCeremony(program);
   registerServe(program);
   registerIngest(program);
+  registerVerify(program);
   return program;
 }
 

@@ -5,15 +5,15 @@
  */
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { loadServeConfig, DEFAULTS, type ServeFlags } from '../config.ts';
 import { SumkeepError } from '../core/errors.ts';
-import { createNoteKey, loadNoteKeys, NOTE_KEY_FILE } from '../keys/notekey.ts';
+import { createDevelopmentAuthority } from '../keys/ceremony.ts';
+import { loadServingKeys } from '../keys/serving.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import { Sequencer } from '../log/sequencer.ts';
 import { LogService } from '../log/service.ts';
 import { buildServer } from '../http/server.ts';
+import { VERIFY_DEFAULTS } from '../http/verify.ts';
 import { createUpstream } from '../upstream/index.ts';
 import { readFileSync } from 'node:fs';
 
@@ -35,36 +35,97 @@ export function registerServe(program: Command): void {
     .option('--log-level <level>', 'pino log level (default info)')
     .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)')
     .option('--tls-key <file>', 'private key of --tls-cert (PEM)')
-    .option('--dev', 'development mode: create a clearly labelled development key if there is none')
-    .action(async (flags: ServeFlags) => {
+    .option(
+      '--dev',
+      'development mode: create a clearly labelled development signing authority if there is none',
+    )
+    .option(
+      '--allow-root-key',
+      'serve from a key directory that still holds root-ca.key (refused otherwise; implied by --dev)',
+    )
+    .option(
+      '--verify-max-bytes <n>',
+      `largest go.sum POST /api/v1/verify accepts (env SUMKEEP_VERIFY_MAX_BYTES; default ${VERIFY_DEFAULTS.bodyLimit})`,
+    )
+    .option(
+      '--verify-max-lines <n>',
+      `most go.sum lines POST /api/v1/verify accepts (env SUMKEEP_VERIFY_MAX_LINES; default ${VERIFY_DEFAULTS.maxLines})`,
+    )
+    .action(async (flags: ServeCliFlags) => {
       await serve(flags);
     });
 }
 
-export async function serve(flags: ServeFlags): Promise<void> {
+/** Flags of `serve` beyond the shared server config (src/config.ts). */
+export interface ServeCliFlags extends ServeFlags {
+  allowRootKey?: boolean;
+  verifyMaxBytes?: string;
+  verifyMaxLines?: string;
+}
+
+function limitOption(name: string, value: string | undefined, max: number): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > max) {
+    throw new SumkeepError(
+      'config',
+      `${name} ${JSON.stringify(value)}: want a whole number from 1 to ${max}`,
+    );
+  }
+  return n;
+}
+
+export async function serve(flags: ServeCliFlags, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const cfg = loadServeConfig(flags);
   const log = pino({ level: cfg.logLevel }, pino.destination(2));
+  const verifyLimits = {
+    bodyLimit: limitOption(
+      '--verify-max-bytes',
+      flags.verifyMaxBytes ?? env.SUMKEEP_VERIFY_MAX_BYTES,
+      1 << 30,
+    ),
+    maxLines: limitOption(
+      '--verify-max-lines',
+      flags.verifyMaxLines ?? env.SUMKEEP_VERIFY_MAX_LINES,
+      10_000_000,
+    ),
+  };
 
-  if (cfg.dev && !existsSync(join(cfg.keysDir, NOTE_KEY_FILE))) {
-    createNoteKey(cfg.keysDir, DEFAULTS.devLogName, { development: true });
-    log.warn({ keys: cfg.keysDir }, 'created a DEVELOPMENT note key; do not use it in production');
+  if (cfg.dev) {
+    // Creates only what is missing, and nothing in a production key directory.
+    const created = createDevelopmentAuthority(cfg.keysDir, DEFAULTS.devLogName, { url: cfg.url });
+    if (created !== null) {
+      log.warn({ keys: cfg.keysDir }, 'created a DEVELOPMENT signing authority; do not use it in production');
+    }
   }
-  const keys = loadNoteKeys(cfg.keysDir);
-  if (keys.development) log.warn('serving with a DEVELOPMENT key (keys/DEVELOPMENT exists)');
+  const keys = loadServingKeys(cfg.keysDir, { allowRootKey: flags.allowRootKey === true || cfg.dev });
+  if (keys.development) log.warn('serving with DEVELOPMENT keys (keys/DEVELOPMENT exists)');
+  for (const w of keys.warnings ?? []) log.warn(w);
+  if (keys.responseSigner === null) {
+    log.warn('no response-signing key: /api/v1/gosum and /api/v1/verify answer 503');
+  }
 
   const store = await openSqliteStore(cfg.dbFile);
-  const sequencer = await Sequencer.open(store, keys.signers, {
+  const sequencer = await Sequencer.open(store, keys.noteSigners, {
     maxDelayMs: cfg.batchDelayMs,
     maxBatch: cfg.batchMax,
   });
   const upstream = createUpstream({ proxies: cfg.upstream, privateGlobs: cfg.privateGlobs });
   const service = new LogService(store, sequencer, upstream);
+  // The public URL is final only after listen (port 0 picks one); routes read it then.
+  let publicUrl = cfg.url;
   const app = buildServer({
     service,
     store,
     name: keys.name,
     loggerInstance: log,
     https: cfg.tls ? { cert: readFileSync(cfg.tls.cert), key: readFileSync(cfg.tls.key) } : null,
+    keys,
+    publicUrl: () => publicUrl,
+    verify: {
+      ...(verifyLimits.bodyLimit !== undefined ? { bodyLimit: verifyLimits.bodyLimit } : {}),
+      ...(verifyLimits.maxLines !== undefined ? { maxLines: verifyLimits.maxLines } : {}),
+    },
   });
 
   let stopping = false;
@@ -94,6 +155,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
   const port = typeof addr === 'object' && addr !== null ? addr.port : cfg.port;
   // With port 0 the kernel picks the port: put the real one into the URL we print.
   const url = flags.url === undefined && cfg.port === 0 ? cfg.url.replace(/:0$/, `:${port}`) : cfg.url;
+  publicUrl = url;
   for (const note of cfg.upstreamNotes) log.info(note);
   log.info(
     {

@@ -36,7 +36,7 @@ export function parseApiTarget(target: string): { path: string; version: string 
 
 export function registerGosumRoutes(app: FastifyInstance, opts: GosumRouteOptions): void {
   const onSend = signedResponseHook(() => opts.signer);
-  app.get(
+  app.get<{ Params: { '*': string } }>(
     '/api/v1/gosum/*',
     { onSend },
     async (req: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply) => {

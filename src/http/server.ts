@@ -15,6 +15,10 @@ import { registerHealthRoutes } from './health.ts';
 import { registerMetrics } from './metrics.ts';
 import { TileServer, type TileStore } from './tiles.ts';
 import type { LogService } from '../log/service.ts';
+import type { ServingKeys } from '../keys/types.ts';
+import { registerTrustRoutes } from './trust.ts';
+import { registerGosumRoutes } from './gosum.ts';
+import { registerVerifyRoutes } from './verify.ts';
 
 export interface ServerOptions {
   service: LogService;
@@ -23,6 +27,18 @@ export interface ServerOptions {
   /** A pino logger; without one the server logs nothing. */
   loggerInstance?: FastifyBaseLogger;
   https?: { cert: string | Buffer; key: string | Buffer } | null;
+  /**
+   * Keys for the trust endpoints and signed answers (src/keys/serving.ts). Without them, or without
+   * a response signer, the signed routes answer 503 and trust.json/jwks.json 404.
+   */
+  keys?: ServingKeys | null;
+  /**
+   * Public base URL (the one in GOSUMDB), without a trailing slash, for /api/v1/gosumdb; a function
+   * when it is known only after listen (port 0).
+   */
+  publicUrl?: string | null | (() => string | null);
+  /** Limits of POST /api/v1/verify (defaults in src/http/verify.ts VERIFY_DEFAULTS). */
+  verify?: { bodyLimit?: number; maxLines?: number; maxFetch?: number };
 }
 
 export function buildServer(opts: ServerOptions): FastifyInstance {
@@ -66,6 +82,15 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
 
   registerSumdbRoutes(app, { service: opts.service, tiles: new TileServer(opts.store), name: opts.name });
   registerHealthRoutes(app, opts.store, () => opts.service.sequencer !== undefined);
-  registerMetrics(app, opts.service);
+  const registry = registerMetrics(app, opts.service);
+  const keys = opts.keys ?? null;
+  registerTrustRoutes(app, { keys, publicUrl: opts.publicUrl ?? null });
+  registerGosumRoutes(app, { service: opts.service, signer: keys?.responseSigner ?? null });
+  registerVerifyRoutes(app, {
+    ...opts.verify,
+    service: opts.service,
+    signer: keys?.responseSigner ?? null,
+    registry,
+  });
   return app;
 }

@@ -11,10 +11,11 @@
  * three headers then sign the JWS text itself, so "the signature covers the bytes sent" holds for
  * both forms.
  *
- * Both signatures come from ResponseSigner.sign, the contract's one signing primitive: jose's
- * CompactSign would need an exportable KeyObject (Node cannot export "rsa-pss" keys as JWK, and a
- * hardware-backed signer has none), while the JWS bytes are the same; tests check them with jose's
- * compactVerify and with plain node:crypto.
+ * Both signatures come from ResponseSigner.sign, the contract's one signing primitive, rather than
+ * jose's CompactSign: CompactSign needs the private KeyObject itself (and, on Node 20, one it can
+ * export as a JWK, which "rsa-pss" keys are not), while a signer backed by an HSM has only sign().
+ * The JWS bytes are the same either way; tests check them with jose's compactVerify and with plain
+ * node:crypto.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SumkeepError } from '../core/errors.ts';

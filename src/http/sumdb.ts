@@ -64,7 +64,7 @@ export function registerSumdbRoutes(app: FastifyInstance, opts: SumdbRouteOption
   };
 
   const latest = async (_req: FastifyRequest, reply: FastifyReply) => {
-    const head = await service.store.latestHead();
+    const head = await service.sequencer.current();
     return reply
       .header('content-type', TEXT)
       .header('cache-control', 'no-cache')

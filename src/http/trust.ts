@@ -17,8 +17,11 @@ const CACHE = 'public, max-age=300';
 
 export interface TrustRouteOptions {
   keys: Pick<ServingKeys, 'verifierKey' | 'trust'> | null;
-  /** Public base URL (what follows the key in GOSUMDB), without a trailing slash. */
-  publicUrl: string | null;
+  /**
+   * Public base URL (what follows the key in GOSUMDB), without a trailing slash; a function when it
+   * is known only once the server listens (port 0).
+   */
+  publicUrl: string | null | (() => string | null);
 }
 
 /**
@@ -79,12 +82,13 @@ export function registerTrustRoutes(app: FastifyInstance, opts: TrustRouteOption
   );
 
   app.get('/api/v1/gosumdb', async (_req, reply) => {
-    if (opts.keys === null || opts.publicUrl === null) {
+    const url = typeof opts.publicUrl === 'function' ? opts.publicUrl() : opts.publicUrl;
+    if (opts.keys === null || url === null) {
       throw new SumkeepError('not_found', 'this server was started without a verifier key or public URL');
     }
     return reply
       .header('content-type', TEXT)
       .header('cache-control', CACHE)
-      .send(gosumdbText(opts.keys.verifierKey, opts.publicUrl, opts.keys.trust));
+      .send(gosumdbText(opts.keys.verifierKey, url, opts.keys.trust));
   });
 }

@@ -1,13 +1,18 @@
 /**
- * Key files on disk. Private files are created exclusively (O_EXCL) with mode 0600 and are never
- * overwritten; directories holding them are 0700. Public files are 0644.
+ * Key files on disk. Files are created exclusively (O_EXCL) with the mode given (0600 or 0400 for
+ * private keys, 0644 for public files) and are never overwritten; directories holding keys are
+ * created 0700.
  */
 import { mkdirSync, writeFileSync, readFileSync, existsSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { SumkeepError } from '../core/errors.ts';
 
-export function ensureKeyDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+export function ensureKeyDir(dir: string, mode = 0o700): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode });
+  } catch (e) {
+    throw new SumkeepError('config', `cannot create ${dir}: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 /** Writes a new file; refuses (key_exists) if it is already there, so key material is never replaced. */
@@ -24,6 +29,30 @@ export function writeNewFile(dir: string, name: string, content: string, mode: n
     throw new SumkeepError('config', `cannot write ${file}: ${(e as Error).message}`, { cause: e });
   }
   return file;
+}
+
+/** The files one ceremony step created, with their modes, in order (for what the CLI prints). */
+export class CreatedFiles {
+  readonly list: { file: string; mode: number }[] = [];
+
+  write(dir: string, name: string, content: string, mode: number): string {
+    const file = writeNewFile(dir, name, content, mode);
+    this.list.push({ file, mode });
+    return file;
+  }
+
+  /** Records a file another function created. */
+  add(file: string, mode: number): void {
+    this.list.push({ file, mode });
+  }
+}
+
+/** Refuses (key_exists) when any of `names` exists in `dir`: checked before a step writes anything. */
+export function refuseExisting(dir: string, names: readonly string[], hint: string): void {
+  for (const name of names) {
+    const file = join(dir, name);
+    if (existsSync(file)) throw new SumkeepError('key_exists', `${file} already exists; ${hint}`);
+  }
 }
 
 export function readKeyFile(dir: string, name: string): string | null {

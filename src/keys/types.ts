@@ -70,4 +70,6 @@ export interface ServingKeys {
   /** The trust bundle (trust.json), or null for a key directory that has only a note key. */
   trust: TrustBundle | null;
   development: boolean;
+  /** Things to log at start: certificates ending within 30 days, no usable response key. */
+  warnings?: string[];
 }

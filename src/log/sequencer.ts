@@ -120,8 +120,30 @@ export class Sequencer {
         );
       }
     }
-    this.head = head;
-    return head;
+    this.head = head === null ? null : this.cosign(head);
+    return this.head;
+  }
+
+  /**
+   * The latest head, re-read first when another writer has grown the log. Cheap: one indexed read
+   * of the tree size unless it changed.
+   */
+  async current(): Promise<SignedHead | null> {
+    const size = await this.store.treeSize();
+    return size === (this.head?.size ?? 0) ? this.head : this.reload();
+  }
+
+  /**
+   * The head as the current note keys sign it. After a note-key rotation the stored note of the
+   * latest tree carries only the old key's signature, and clients configured with the new key would
+   * see "no verifiable signatures" until the tree grows. Signing the same tree text again with every
+   * current key fixes that: Ed25519 signatures are deterministic, so every process and every start
+   * produces the same bytes, and a note for an unchanged tree (same size, same hash) is not a new
+   * tree head: clients accept it as the one they already know. The stored note is not replaced.
+   */
+  private cosign(head: SignedHead): SignedHead {
+    const resigned = this.signHead(head.size, head.hash, head.createdAt);
+    return bytesEqual(resigned.note, head.note) ? head : { ...head, note: resigned.note };
   }
 
   /**

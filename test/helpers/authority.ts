@@ -8,10 +8,22 @@ import { generateKey, newSigner } from '../../src/core/note.ts';
 import { generateKeyPair, signBytes, type KeyAlgorithm } from '../../src/keys/algorithms.ts';
 import { createRoot } from '../../src/keys/authority.ts';
 import { toPem } from '../../src/keys/pem.ts';
-import { DAY_MS, onlineKeyExtensions, responseCommonName, type OnlinePurpose } from '../../src/keys/profiles.ts';
+import {
+  DAY_MS,
+  noteCommonName,
+  onlineKeyExtensions,
+  responseCommonName,
+  type OnlinePurpose,
+} from '../../src/keys/profiles.ts';
 import { jwkFromCertificate } from '../../src/keys/trust.ts';
 import { createCertificate, parseCertificate } from '../../src/keys/x509.ts';
-import type { PublicJwk, ResponseAlg, ResponseSigner, ServingKeys, TrustBundle } from '../../src/keys/types.ts';
+import type {
+  PublicJwk,
+  ResponseAlg,
+  ResponseSigner,
+  ServingKeys,
+  TrustBundle,
+} from '../../src/keys/types.ts';
 
 export interface TestRoot {
   privateKey: KeyObject;
@@ -41,7 +53,12 @@ export const algorithmOf = (alg: ResponseAlg): KeyAlgorithm => (alg === 'EdDSA' 
 
 export function makeRoot(name: string, alg: KeyAlgorithm = 'ed25519'): TestRoot {
   const { privateKey, der } = createRoot(alg, name, { now: Date.now(), days: 30 });
-  return { privateKey, der, pem: toPem(der, 'CERTIFICATE'), sha256: createHash('sha256').update(der).digest('hex') };
+  return {
+    privateKey,
+    der,
+    pem: toPem(der, 'CERTIFICATE'),
+    sha256: createHash('sha256').update(der).digest('hex'),
+  };
 }
 
 /** A response key certified by `root` (or a certificate shaped by `opts`). */
@@ -51,11 +68,16 @@ export function issueResponseKey(
   opts: { notBefore?: number; notAfter?: number; purpose?: OnlinePurpose; kid?: string } = {},
 ): IssuedKey {
   const { privateKey, publicKey } = generateKeyPair(algorithmOf(alg));
-  const kid = opts.kid ?? `${alg.toLowerCase()}-${createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16)}`;
+  const kid =
+    opts.kid ??
+    `${alg.toLowerCase()}-${createHash('sha256')
+      .update(publicKey.export({ type: 'spki', format: 'der' }))
+      .digest('hex')
+      .slice(0, 16)}`;
   const parsedRoot = parseCertificate(root.der);
   const notBefore = opts.notBefore ?? Date.now() - 3_600_000;
   const certDer = createCertificate({
-    commonName: responseCommonName(kid),
+    commonName: opts.purpose === 'note' ? noteCommonName(`${kid}+00000000`) : responseCommonName(kid),
     publicKey,
     notBefore,
     notAfter: opts.notAfter ?? notBefore + 10 * DAY_MS,
@@ -76,7 +98,9 @@ export function issueResponseKey(
   return { signer, jwk: jwkFromCertificate(certDer, root.der, kid), certDer };
 }
 
-export function makeAuthority(opts: { name?: string; url?: string; alg?: ResponseAlg; rootAlg?: KeyAlgorithm } = {}): TestAuthority {
+export function makeAuthority(
+  opts: { name?: string; url?: string; alg?: ResponseAlg; rootAlg?: KeyAlgorithm } = {},
+): TestAuthority {
   const name = opts.name ?? 'sum.test.local';
   const url = opts.url ?? 'http://127.0.0.1:1';
   const root = makeRoot(name, opts.rootAlg ?? 'ed25519');

@@ -25,10 +25,16 @@ export class FakeUpstream implements ModuleSource {
   async fetchModule(path: string, version: string) {
     this.calls++;
     const k = `${path}@${version}`;
-    if (path.startsWith('example.com/missing')) throw new SumkeepError('upstream_not_found', `${k}: not found upstream`);
-    if (path.startsWith('example.com/down')) throw new SumkeepError('upstream_error', `${k}: upstream answered 502`);
+    if (path.startsWith('example.com/missing'))
+      throw new SumkeepError('upstream_not_found', `${k}: not found upstream`);
+    if (path.startsWith('example.com/down'))
+      throw new SumkeepError('upstream_error', `${k}: upstream answered 502`);
     if (path.startsWith('example.com/bug')) throw new Error('SELECT secret FROM internals');
-    return { zipHash: fakeHash(path, version, 'zip'), modHash: fakeHash(path, version, 'go.mod'), source: 'fake' };
+    return {
+      zipHash: fakeHash(path, version, 'zip'),
+      modHash: fakeHash(path, version, 'go.mod'),
+      source: 'fake',
+    };
   }
 }
 

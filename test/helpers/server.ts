@@ -46,7 +46,17 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: st
  * verifier key.
  */
 export function makeKeys(keysDir: string, name = 'sumdb.test.local', extra: string[] = []): string {
-  const r = runCli(['ceremony', 'init', '--name', name, '--keys', keysDir, '--root', `${keysDir}.root`, ...extra]);
+  const r = runCli([
+    'ceremony',
+    'init',
+    '--name',
+    name,
+    '--keys',
+    keysDir,
+    '--root',
+    `${keysDir}.root`,
+    ...extra,
+  ]);
   if (r.status !== 0) throw new Error(`ceremony init failed: ${r.stderr}`);
   const m = /^verifier key: (\S+)$/m.exec(r.stdout);
   if (!m) throw new Error(`ceremony init printed no verifier key: ${r.stdout}`);
