@@ -174,9 +174,7 @@ export function registerVerifyRoutes(app: FastifyInstance, opts: VerifyRouteOpti
     let maxId = -1;
     for (const f of found.values()) if ('record' in f) maxId = Math.max(maxId, f.record.id);
     const head: SignedHead | null =
-      maxId >= 0
-        ? await service.headCovering(maxId)
-        : await service.sequencer.current();
+      maxId >= 0 ? await service.headCovering(maxId) : await service.sequencer.current();
 
     const results: VerifyLineResult[] = [];
     let mismatches = 0;

@@ -42,7 +42,10 @@ describe('sumkeep ingest', () => {
     const store = await openSqliteStore(db);
     assert.equal(await store.treeSize(), 4);
     const rec = await store.lookup('example.com/Upper/A', 'v1.0.0');
-    assert.match(decodeUtf8(rec!.text)!, /^example\.com\/Upper\/A v1\.0\.0 h1:\S+\nexample\.com\/Upper\/A v1\.0\.0\/go\.mod h1:\S+\n$/);
+    assert.match(
+      decodeUtf8(rec!.text)!,
+      /^example\.com\/Upper\/A v1\.0\.0 h1:\S+\nexample\.com\/Upper\/A v1\.0\.0\/go\.mod h1:\S+\n$/,
+    );
     await store.close();
   });
 

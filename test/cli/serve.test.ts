@@ -10,22 +10,39 @@ import { REPO, makeKeys, runCli, startServer, tempDir } from '../helpers/server.
 
 describe('serve configuration', () => {
   it('reads SUMKEEP_* variables and lets flags win', () => {
-    const env = { SUMKEEP_KEYS: '/k', SUMKEEP_DB: '/d.db', SUMKEEP_UPSTREAM: 'https://a', SUMKEEP_LISTEN: '0.0.0.0:9000' };
+    const env = {
+      SUMKEEP_KEYS: '/k',
+      SUMKEEP_DB: '/d.db',
+      SUMKEEP_UPSTREAM: 'https://a',
+      SUMKEEP_LISTEN: '0.0.0.0:9000',
+    };
     const c = loadServeConfig({}, env);
-    assert.deepEqual([c.keysDir, c.dbFile, c.upstream, c.host, c.port], ['/k', '/d.db', 'https://a', '0.0.0.0', 9000]);
+    assert.deepEqual(
+      [c.keysDir, c.dbFile, c.upstream, c.host, c.port],
+      ['/k', '/d.db', 'https://a', '0.0.0.0', 9000],
+    );
     const f = loadServeConfig({ keys: 'k2', db: 'x.db', upstream: 'file:///p', listen: '127.0.0.1:1' }, env);
-    assert.deepEqual([f.keysDir, f.dbFile, f.upstream, f.host, f.port], ['k2', 'x.db', 'file:///p', '127.0.0.1', 1]);
+    assert.deepEqual(
+      [f.keysDir, f.dbFile, f.upstream, f.host, f.port],
+      ['k2', 'x.db', 'file:///p', '127.0.0.1', 1],
+    );
   });
 
   it('uses GOPROXY without direct/off, else the documented default', () => {
-    assert.equal(loadServeConfig({}, { GOPROXY: 'https://p1,https://p2|direct' }).upstream, 'https://p1,https://p2');
+    assert.equal(
+      loadServeConfig({}, { GOPROXY: 'https://p1,https://p2|direct' }).upstream,
+      'https://p1,https://p2',
+    );
     assert.equal(loadServeConfig({}, { GOPROXY: 'direct' }).upstream, 'https://proxy.golang.org');
     assert.equal(loadServeConfig({}, {}).upstream, 'https://proxy.golang.org');
   });
 
   it('refuses a bad listen address and bad numbers with how to fix them', () => {
     for (const listen of ['nope', '127.0.0.1:99999', ':']) {
-      assert.throws(() => loadServeConfig({ listen }, {}), (e) => isSumkeepError(e, 'config') && /host>:<port/.test(e.message));
+      assert.throws(
+        () => loadServeConfig({ listen }, {}),
+        (e) => isSumkeepError(e, 'config') && /host>:<port/.test(e.message),
+      );
     }
     assert.throws(() => loadServeConfig({ batchMax: '0' }, {}), /whole number/);
   });
@@ -34,7 +51,17 @@ describe('serve configuration', () => {
 describe('sumkeep serve', () => {
   it('exits with the ceremony command to run when there is no key', () => {
     const dir = tempDir('nokey');
-    const r = runCli(['serve', '--keys', join(dir, 'keys'), '--db', join(dir, 'db'), '--listen', '127.0.0.1:0', '--upstream', 'off']);
+    const r = runCli([
+      'serve',
+      '--keys',
+      join(dir, 'keys'),
+      '--db',
+      join(dir, 'db'),
+      '--listen',
+      '127.0.0.1:0',
+      '--upstream',
+      'off',
+    ]);
     assert.equal(r.status, 2);
     assert.equal(r.stdout, '');
     assert.match(r.stderr, /npx sumkeep ceremony init --name <log name> --keys /);
@@ -44,7 +71,17 @@ describe('sumkeep serve', () => {
     const dir = tempDir('direct');
     const keys = join(dir, 'keys');
     makeKeys(keys);
-    const r = runCli(['serve', '--keys', keys, '--db', join(dir, 'db'), '--listen', '127.0.0.1:0', '--upstream', 'https://a,direct']);
+    const r = runCli([
+      'serve',
+      '--keys',
+      keys,
+      '--db',
+      join(dir, 'db'),
+      '--listen',
+      '127.0.0.1:0',
+      '--upstream',
+      'https://a,direct',
+    ]);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /direct/);
   });
@@ -54,7 +91,9 @@ describe('sumkeep serve', () => {
     const keys = join(dir, 'keys');
     const vkey = makeKeys(keys, 'env.serve.test');
     const db = join(dir, 'data', 'log.db');
-    const s = await startServer({ keys: '/nonexistent-flag-wins', db, upstream: 'off', env: {} }).catch((e: Error) => e);
+    const s = await startServer({ keys: '/nonexistent-flag-wins', db, upstream: 'off', env: {} }).catch(
+      (e: Error) => e,
+    );
     assert.ok(s instanceof Error, 'a wrong --keys flag is refused');
     const server = await startServer({
       keys,
@@ -75,10 +114,14 @@ describe('sumkeep serve', () => {
 
   it('starts from the bin script with --dev and creates a labelled development key (npm start)', async () => {
     const cwd = tempDir('devstart');
-    const proc = spawn(process.execPath, [join(REPO, 'bin/sumkeep.js'), 'serve', '--dev', '--listen', '127.0.0.1:0', '--upstream', 'off'], {
-      cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const proc = spawn(
+      process.execPath,
+      [join(REPO, 'bin/sumkeep.js'), 'serve', '--dev', '--listen', '127.0.0.1:0', '--upstream', 'off'],
+      {
+        cwd,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     try {
       const line = await new Promise<string>((resolve, reject) => {
         let out = '';

@@ -68,7 +68,8 @@ describe('bad input to the real server', () => {
     it(`answers ${status} to ${target.slice(0, 70)}`, async () => {
       const r = await rawGet(server.url, target);
       assert.equal(r.status, status, r.body.slice(0, 300));
-      if (status !== 200) assert.equal(r.body.trimEnd().split('\n').length, 1, `one-line reason: ${r.body.slice(0, 200)}`);
+      if (status !== 200)
+        assert.equal(r.body.trimEnd().split('\n').length, 1, `one-line reason: ${r.body.slice(0, 200)}`);
     });
   }
   it('is still healthy afterwards', async () => {
