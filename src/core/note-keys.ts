@@ -17,7 +17,7 @@ import {
   ED25519_SEED_SIZE,
   ED25519_PUBLIC_KEY_SIZE,
   ed25519PublicFromSeed,
-  ed25519Sign,
+  ed25519Signer,
   ed25519Verify,
 } from './ed25519.ts';
 import { SumkeepError } from './errors.ts';
@@ -196,7 +196,7 @@ export function newSigner(skey: string): Signer {
   return Object.freeze({
     name,
     keyHash: hash,
-    sign: (msg: Uint8Array): Uint8Array => ed25519Sign(seed, msg),
+    sign: ed25519Signer(seed),
   });
 }
 

@@ -36,10 +36,26 @@ export function registerMetrics(app: FastifyInstance, service: LogService): Regi
     },
   });
 
-  app.addHook('onResponse', async (req, reply) => {
+  // Labelled children are looked up once per route and status: prom-client hashes the label set
+  // on every labels() call, which costs more than serving a cached lookup.
+  const counters = new Map<string, { inc(): void }>();
+  const timers = new Map<string, { observe(v: number): void }>();
+  app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
-    requests.inc({ route, status: String(reply.statusCode) });
-    duration.observe({ route }, reply.elapsedTime / 1000);
+    const key = `${route} ${reply.statusCode}`;
+    let c = counters.get(key);
+    if (c === undefined) {
+      c = requests.labels(route, String(reply.statusCode));
+      counters.set(key, c);
+    }
+    c.inc();
+    let t = timers.get(route);
+    if (t === undefined) {
+      t = duration.labels(route);
+      timers.set(route, t);
+    }
+    t.observe(reply.elapsedTime / 1000);
+    done();
   });
   app.get('/metrics', async (_req, reply) =>
     reply.header('content-type', registry.contentType).send(await registry.metrics()),

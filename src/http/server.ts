@@ -46,6 +46,9 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: false }),
     // One log line per request would cost more than serving a tile; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
+    // Requests log through the server's logger itself: a pino child logger per request would cost
+    // more than answering a lookup from memory.
+    childLoggerFactory: (logger: FastifyBaseLogger) => logger,
     // Module paths can be long; Go allows paths far beyond fastify's default 100-character parameter.
     routerOptions: { maxParamLength: 4096 },
     bodyLimit: 1 << 20,

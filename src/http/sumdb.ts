@@ -11,14 +11,16 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SumkeepError } from '../core/errors.ts';
 import { unescapePath, unescapeVersion } from '../core/module.ts';
 import { formatRecord } from '../core/tlog/index.ts';
-import { concatBytes } from '../core/bytes.ts';
 import type { LogService } from '../log/service.ts';
 import type { TileServer } from './tiles.ts';
+import { LruCache } from './lru.ts';
 
 const TEXT = 'text/plain; charset=utf-8';
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 /** Partial tiles are replaced by wider ones as the log grows; /latest changes with every batch. */
 const SHORT = 'public, max-age=5';
+/** Lookup answers kept in memory (about 250 bytes each). */
+const LOOKUP_CACHE_ENTRIES = 100_000;
 
 export interface SumdbRouteOptions {
   service: LogService;
@@ -56,11 +58,24 @@ export function parseLookupTarget(target: string): { path: string; version: stri
 export function registerSumdbRoutes(app: FastifyInstance, opts: SumdbRouteOptions): void {
   const { service, tiles } = opts;
 
+  // Records never change, so the answer's first part ("<id>\n<record text>\n") is cached by the exact
+  // escaped target; a target that was valid once stays valid (escaping is canonical), so a hit skips
+  // parsing, validation and the database. Only the note, which grows with the log, is added per request.
+  const recordPart = new LruCache<string, { id: number; bytes: Uint8Array }>(LOOKUP_CACHE_ENTRIES);
   const lookup = async (req: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply) => {
-    const { path, version } = parseLookupTarget(req.params['*']);
-    const { record, head } = await service.lookup(path, version);
-    const body = concatBytes(formatRecord(record.id, record.text), head.note);
-    return reply.header('content-type', TEXT).header('cache-control', 'no-cache').send(Buffer.from(body));
+    const target = req.params['*'];
+    let rec = recordPart.get(target);
+    if (rec === undefined) {
+      const { path, version } = parseLookupTarget(target);
+      const { record } = await service.lookup(path, version);
+      rec = { id: record.id, bytes: formatRecord(record.id, record.text) };
+      recordPart.set(target, rec);
+    }
+    const head = await service.headCovering(rec.id);
+    return reply
+      .header('content-type', TEXT)
+      .header('cache-control', 'no-cache')
+      .send(Buffer.concat([rec.bytes, head.note]));
   };
 
   const latest = async (_req: FastifyRequest, reply: FastifyReply) => {

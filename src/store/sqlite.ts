@@ -92,8 +92,11 @@ export function openSqliteDatabase(file: string, opts: SqliteOptions = {}): Data
       }
     }
     db.pragma('synchronous = FULL');
-    // 32 MiB page cache (the default is 2 MiB): hash and record reads of a busy log stay in memory.
-    db.pragma('cache_size = -32768');
+    // 128 MiB page cache (the default is 2 MiB) and reads through a memory map: at 1,000,000 records
+    // the (path, version) index alone is ~50 MiB, and a lookup that misses the cache costs 2x.
+    // The map is virtual memory backed by the file: the OS pages it in and out as it needs.
+    db.pragma('cache_size = -131072');
+    db.pragma('mmap_size = 1073741824');
     db.pragma('foreign_keys = ON');
     if (readonly) checkSchema(db, file, migrations);
     else migrate(db, file, migrations);
