@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- server [--records N] [--big N] [--duration S] [--connections C] [--keep | --reuse DIR] [--profile]`:
+ * `npm run bench -- server [--records N] [--big N] [--duration S] [--connections C] [--workers W] [--keep | --reuse DIR] [--profile]`:
  * sumkeep's HTTP server against Go's own checksum database server, on the same log, with the same
  * load generator, in the same run.
  *
@@ -47,6 +47,8 @@ interface Options {
   big: number;
   durationS: number;
   connections: number;
+  /** `sumkeep serve --workers`: HTTP processes (Go's reference uses every core). */
+  workers: number;
   keep: boolean;
   reuse: string | null;
   profile: boolean;
@@ -58,6 +60,7 @@ function parseOptions(args: string[]): Options {
     big: 1_000_000,
     durationS: 10,
     connections: 32,
+    workers: 2,
     keep: false,
     reuse: null,
     profile: false,
@@ -74,6 +77,7 @@ function parseOptions(args: string[]): Options {
     else if (a === '--big') o.big = num(a, args[++i], BATCH);
     else if (a === '--duration') o.durationS = num(a, args[++i], 1);
     else if (a === '--connections') o.connections = num(a, args[++i], 1);
+    else if (a === '--workers') o.workers = num(a, args[++i], 1);
     else if (a === '--keep') o.keep = true;
     else if (a === '--reuse') {
       o.reuse = args[++i] ?? '';
@@ -177,7 +181,7 @@ export async function main(args: string[]): Promise<void> {
         `node ${process.version}, SQLite ${sqliteVersion}, ${goVersion}, wrk ${wrkVersion}`,
     );
     console.log(
-      `log: ${o.big} records; sequencing measured over ${o.records}; wrk -t1 -c${o.connections} -d${o.durationS}s (after an equal warm-up)`,
+      `log: ${o.big} records; sequencing measured over ${o.records}; wrk -t1 -c${o.connections} -d${o.durationS}s (after an equal warm-up); sumkeep serve --workers ${o.workers}`,
     );
 
     log('compiling sumkeep (bench/out/server/js) and building bench/go/refserver ...');
@@ -282,6 +286,8 @@ export async function main(args: string[]): Promise<void> {
         '127.0.0.1:0',
         '--log-level',
         'warn',
+        '--workers',
+        String(o.workers),
       ],
       { cwd: repo, timeoutMs: 120_000, label: 'sumkeep serve' },
     );

@@ -14,6 +14,7 @@ export interface ServeFlags {
   private?: string;
   batchDelayMs?: string;
   batchMax?: string;
+  workers?: string;
   logLevel?: string;
   dev?: boolean;
   tlsCert?: string;
@@ -34,6 +35,8 @@ export interface ServeConfig {
   privateGlobs: string;
   batchDelayMs: number;
   batchMax: number;
+  /** HTTP worker processes (node:cluster); 1 serves from this process. */
+  workers: number;
   logLevel: string;
   dev: boolean;
   tls: { cert: string; key: string } | null;
@@ -47,6 +50,7 @@ export const DEFAULTS = {
   upstream: 'https://proxy.golang.org',
   batchDelayMs: 10,
   batchMax: 1000,
+  workers: 1,
   logLevel: 'info',
   devLogName: 'sumkeep-dev.localhost',
 } as const;
@@ -143,6 +147,7 @@ export function loadServeConfig(flags: ServeFlags, env: Env = process.env): Serv
       1,
       100_000,
     ),
+    workers: intOption('--workers', flags.workers ?? env.SUMKEEP_WORKERS, DEFAULTS.workers, 1, 64),
     logLevel: flags.logLevel ?? env.SUMKEEP_LOG_LEVEL ?? DEFAULTS.logLevel,
     dev: flags.dev === true,
     tls,

@@ -4,7 +4,7 @@
  * Logs (pino, JSON) go to stderr.
  */
 import type { Command } from 'commander';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { loadServeConfig, DEFAULTS, type ServeFlags } from '../config.ts';
 import { SumkeepError } from '../core/errors.ts';
 import { createDevelopmentAuthority } from '../keys/ceremony.ts';
@@ -14,8 +14,9 @@ import { Sequencer } from '../log/sequencer.ts';
 import { LogService } from '../log/service.ts';
 import { buildServer } from '../http/server.ts';
 import { VERIFY_DEFAULTS } from '../http/verify.ts';
-import { createUpstream } from '../upstream/index.ts';
+import { createUpstream, formatProxyList } from '../upstream/index.ts';
 import { readFileSync } from 'node:fs';
+import cluster from 'node:cluster';
 
 export function registerServe(program: Command): void {
   program
@@ -32,6 +33,10 @@ export function registerServe(program: Command): void {
       `longest a new record waits for its batch (default ${DEFAULTS.batchDelayMs})`,
     )
     .option('--batch-max <n>', `most records per batch (default ${DEFAULTS.batchMax})`)
+    .option(
+      '--workers <n>',
+      'HTTP worker processes sharing the port (env SUMKEEP_WORKERS; default 1; see docs/operations.md)',
+    )
     .option('--log-level <level>', 'pino log level (default info)')
     .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)')
     .option('--tls-key <file>', 'private key of --tls-cert (PEM)')
@@ -105,6 +110,16 @@ export async function serve(flags: ServeCliFlags, env: NodeJS.ProcessEnv = proce
     log.warn('no response-signing key: /api/v1/gosum and /api/v1/verify answer 503');
   }
 
+  if (cfg.workers > 1 && cluster.isPrimary) {
+    // Check the database once here (migrations, tree hash against the latest head) so that a
+    // broken start fails with one clear message, then let the workers serve.
+    const check = await openSqliteStore(cfg.dbFile);
+    await Sequencer.open(check, keys.noteSigners, { maxDelayMs: cfg.batchDelayMs, maxBatch: cfg.batchMax });
+    await check.close();
+    await runWorkers(cfg.workers, log);
+    return;
+  }
+
   const store = await openSqliteStore(cfg.dbFile);
   const sequencer = await Sequencer.open(store, keys.noteSigners, {
     maxDelayMs: cfg.batchDelayMs,
@@ -161,10 +176,65 @@ export async function serve(flags: ServeCliFlags, env: NodeJS.ProcessEnv = proce
     {
       listen: `${cfg.host}:${port}`,
       db: cfg.dbFile,
-      upstream: cfg.upstream,
+      // The list may carry credentials (https://user:token@athens...): log it without them.
+      upstream: upstream === null ? 'off' : formatProxyList(upstream.proxies),
       size: sequencer.latest()?.size ?? 0,
     },
     'serving',
   );
-  process.stdout.write(`GOSUMDB=${keys.verifierKey} ${url}\n`);
+  const line = `GOSUMDB=${keys.verifierKey} ${url}`;
+  if (cluster.isWorker) process.send?.({ type: 'sumkeep:listening', line });
+  else process.stdout.write(line + '\n');
+}
+
+/**
+ * The primary of `serve --workers N`: forks N workers that each run the whole server (their own
+ * read connection, sequencer and upstream client; node:cluster hands them the connections of the
+ * one listening socket) and prints the GOSUMDB line once, when all of them listen. Several
+ * sequencers on one database are safe: the store refuses a batch that does not extend its tree
+ * and the sequencer reloads and retries (src/log/sequencer.ts). What changes: concurrent first
+ * lookups of one module version in different workers may fetch it upstream once per worker; the
+ * log still gets one record.
+ */
+async function runWorkers(n: number, log: Logger): Promise<void> {
+  let listening = 0;
+  let stopping = false;
+  let announced = false;
+  const fork = () => {
+    const w = cluster.fork({ SUMKEEP_WORKER: '1' });
+    let up = false;
+    w.on('message', (m: { type?: string; line?: string }) => {
+      if (m?.type !== 'sumkeep:listening' || typeof m.line !== 'string') return;
+      up = true;
+      listening++;
+      if (listening === n && !announced) {
+        announced = true;
+        log.info({ workers: n }, 'all workers serving');
+        process.stdout.write(m.line + '\n');
+      }
+    });
+    w.on('exit', (code, signal) => {
+      if (up) listening--;
+      if (stopping) {
+        if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+        return;
+      }
+      if (!up) {
+        // A worker that dies before it listens will not do better the next time.
+        log.error({ code, signal }, 'a worker failed to start');
+        process.exit(2);
+      }
+      log.error({ code, signal }, 'a worker died; starting another');
+      fork();
+    });
+  };
+  for (let i = 0; i < n; i++) fork();
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down the workers');
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
 }

@@ -64,6 +64,9 @@ interface Waiter {
 
 const key = (path: string, version: string): string => `${path}@${version}`;
 
+/** Commit attempts for one batch while other writers keep appending first. */
+const MAX_COMMIT_ATTEMPTS = 20;
+
 /** How stale current() may be about commits made by another process. */
 const FRESHNESS_MS = 200;
 
@@ -219,26 +222,34 @@ export class Sequencer {
     }
   }
 
+  /**
+   * Commits a batch. The first attempt goes straight to the store: callers check the log before they
+   * add, so a record that is already there is rare, and the store refuses it (`conflict`) anyway.
+   * After a conflict (another writer appended first, or logged one of these versions) the tree is
+   * reloaded, versions now logged are settled, and the rest is tried again after a short random
+   * pause, so that writers racing for the database do not collide in lock step.
+   */
   private async commitWithRetry(batch: Waiter[]): Promise<void> {
+    let todo = batch;
     for (let attempt = 0; ; attempt++) {
       try {
-        const todo = await this.settleExisting(batch);
+        if (attempt > 0) todo = await this.settleExisting(todo);
         if (todo.length === 0) return;
         const logged = await this.commit(todo.map((w) => w.rec));
         todo.forEach((w, i) => w.resolve(logged[i]!));
         return;
       } catch (e) {
         let failure: unknown = e;
-        // `conflict` means another writer appended first: reload the tree and try again.
-        if (isSumkeepError(e, 'conflict') && attempt < 5) {
+        if (isSumkeepError(e, 'conflict') && attempt < MAX_COMMIT_ATTEMPTS) {
           try {
+            await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
             await this.reload();
             continue;
           } catch (e2) {
             failure = e2;
           }
         }
-        for (const w of batch) w.reject(failure);
+        for (const w of todo) w.reject(failure);
         return;
       }
     }

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { loadServeConfig } from '../../src/config.ts';
 import { isSumkeepError } from '../../src/core/errors.ts';
 import { REPO, makeKeys, runCli, startServer, tempDir } from '../helpers/server.ts';
+import { buildGoProxy } from '../helpers/goproxy.ts';
+import { parseRecord } from '../../src/core/tlog/index.ts';
 
 describe('serve configuration', () => {
   it('reads SUMKEEP_* variables and lets flags win', () => {
@@ -107,6 +109,72 @@ describe('sumkeep serve', () => {
       const r = await fetch(`${server.url}/readyz`);
       assert.equal(r.status, 200);
       assert.ok(existsSync(db));
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('serves from several worker processes with --workers and stops them all', async () => {
+    const dir = tempDir('workers');
+    const keys = join(dir, 'keys');
+    makeKeys(keys, 'workers.test');
+    const proxy = buildGoProxy(
+      join(dir, 'proxy'),
+      Array.from({ length: 40 }, (_, i) => ({
+        path: `example.com/w${i}`,
+        version: 'v1.0.0',
+        files: { 'go.mod': `module example.com/w${i}\n` },
+      })),
+    );
+    const server = await startServer({
+      keys,
+      db: join(dir, 'db'),
+      upstream: proxy.url,
+      extra: ['--workers', '2'],
+    });
+    try {
+      // Every module is asked for three times at once: the log still gets one record per version.
+      const rs = await Promise.all(
+        Array.from({ length: 120 }, (_, i) => fetch(`${server.url}/lookup/example.com/w${i % 40}@v1.0.0`)),
+      );
+      const bodies = await Promise.all(rs.map((r) => r.arrayBuffer()));
+      assert.ok(rs.every((r) => r.status === 200));
+      const ids = new Map<number, number>();
+      bodies.forEach((b, i) => {
+        const id = parseRecord(new Uint8Array(b)).id;
+        const prev = ids.get(i % 40);
+        if (prev !== undefined) assert.equal(id, prev, 'one record per module version');
+        ids.set(i % 40, id);
+      });
+      assert.deepEqual(
+        [...new Set(ids.values())].sort((a, b) => a - b),
+        Array.from({ length: 40 }, (_, i) => i),
+      );
+      // A worker notices the other's commits within 200 ms (Sequencer.current).
+      await new Promise((r) => setTimeout(r, 400));
+      const latest = await (await fetch(`${server.url}/latest`)).text();
+      assert.match(latest, /^go\.sum database tree\n40\n/);
+    } finally {
+      await server.stop();
+    }
+    assert.equal(server.proc.exitCode, 0);
+  });
+
+  it('never logs upstream credentials', async () => {
+    const dir = tempDir('creds');
+    const keys = join(dir, 'keys');
+    makeKeys(keys, 'creds.test');
+    const server = await startServer({
+      keys,
+      db: join(dir, 'db'),
+      upstream: 'https://ci-bot:s3cr3t-t0ken@athens.invalid,file:///nonexistent',
+      extra: ['--log-level', 'debug'],
+    });
+    try {
+      // No lookup here: it would resolve athens.invalid, and tests never leave the machine.
+      await new Promise((res) => setTimeout(res, 100));
+      assert.match(server.stderr(), /athens\.invalid/, 'the upstream is logged');
+      assert.doesNotMatch(server.stderr(), /s3cr3t-t0ken/);
     } finally {
       await server.stop();
     }
