@@ -24,7 +24,7 @@ import { decodeUtf8 } from '../core/bytes.ts';
 import type { LogRecord, SignedHead } from '../store/store.ts';
 import type { LogService } from '../log/service.ts';
 import type { ResponseSigner } from '../keys/types.ts';
-import { summarize, type VerifyLineResult, type VerifyResponse } from '../verify/response.ts';
+import { invalidResult, summarize, type VerifyLineResult, type VerifyResponse } from '../verify/response.ts';
 import { requireSigner, signedResponseHook } from './sign.ts';
 
 export const VERIFY_DEFAULTS = {
@@ -202,19 +202,7 @@ export function registerVerifyRoutes(app: FastifyInstance, opts: VerifyRouteOpti
         'go.sum lines do not match the log (not logged one by one)',
       );
     }
-    for (const inv of parsed.invalid) {
-      results.push({
-        line: inv.line,
-        module: null,
-        version: null,
-        kind: null,
-        hash: null,
-        status: 'invalid',
-        logged: null,
-        recordId: null,
-        reason: inv.reason,
-      });
-    }
+    for (const inv of parsed.invalid) results.push(invalidResult(inv));
     results.sort((a, b) => a.line - b.line);
     const summary = summarize(results);
     if (lines !== null)

@@ -128,7 +128,7 @@ export class Sequencer {
         );
       }
     }
-    this.head = head === null ? null : this.cosign(head);
+    this.head = head === null ? null : await this.cosign(head);
     return this.head;
   }
 
@@ -151,11 +151,16 @@ export class Sequencer {
    * see "no verifiable signatures" until the tree grows. Signing the same tree text again with every
    * current key fixes that: Ed25519 signatures are deterministic, so every process and every start
    * produces the same bytes, and a note for an unchanged tree (same size, same hash) is not a new
-   * tree head: clients accept it as the one they already know. The stored note is not replaced.
+   * tree head: clients accept it as the one they already know. The stored note is not replaced;
+   * the new one is kept beside it (Store.addHeadNote).
    */
-  private cosign(head: SignedHead): SignedHead {
+  private async cosign(head: SignedHead): Promise<SignedHead> {
     const resigned = this.signHead(head.size, head.hash, head.createdAt);
-    return bytesEqual(resigned.note, head.note) ? head : { ...head, note: resigned.note };
+    if (bytesEqual(resigned.note, head.note)) return head;
+    // Kept before it is served, like every note the server hands out (idempotent across restarts
+    // and workers: the bytes are the same).
+    await this.store.addHeadNote(head.size, resigned.note, this.opts.now());
+    return { ...head, note: resigned.note };
   }
 
   /**

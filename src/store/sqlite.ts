@@ -213,6 +213,9 @@ class SqliteStore implements Store {
   private readonly insertHash: Database.Statement<[number, number, Uint8Array]>;
   private readonly insertHead: Database.Statement<[number, Uint8Array, Uint8Array, number]>;
   private readonly probeStmt: Database.Statement<[number]>;
+  private readonly headSizeStmt: Database.Statement<[number], number>;
+  private readonly insertHeadNote: Database.Statement<[number, Uint8Array, number]>;
+  private readonly headNotesStmt: Database.Statement<[number], Buffer>;
 
   private readonly readHashesTx: Database.Transaction<(indexes: readonly number[]) => Uint8Array[]>;
   private readonly appendTx: Database.Transaction<(batch: AppendBatch) => void>;
@@ -252,6 +255,14 @@ class SqliteStore implements Store {
     );
     this.insertHash = db.prepare('INSERT INTO hashes (level, n, hash) VALUES (?, ?, ?)');
     this.insertHead = db.prepare('INSERT INTO heads (size, hash, note, created_at) VALUES (?, ?, ?, ?)');
+    this.headSizeStmt = db.prepare<[number], number>('SELECT size FROM heads WHERE size = ?').pluck();
+    // OR IGNORE: the primary key (size, note) makes adding a kept note again a no-op.
+    this.insertHeadNote = db.prepare(
+      'INSERT OR IGNORE INTO head_notes (size, note, created_at) VALUES (?, ?, ?)',
+    );
+    this.headNotesStmt = db
+      .prepare<[number], Buffer>('SELECT note FROM head_notes WHERE size = ? ORDER BY created_at, note')
+      .pluck();
     this.probeStmt = db.prepare(
       'INSERT INTO write_probe (id, checked_at) VALUES (0, ?) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at',
     );
@@ -430,6 +441,24 @@ class SqliteStore implements Store {
       this.insertHash.run(level, n, h.hash);
     }
     this.insertHead.run(head.size, head.hash, head.note, head.createdAt);
+  }
+
+  async addHeadNote(size: number, note: Uint8Array, createdAt: number): Promise<void> {
+    if (this.readonly) throw new SumkeepError('store_error', 'store: the store is read-only');
+    checkIndex('head size', size);
+    if (!(note instanceof Uint8Array) || note.length === 0) throw badInput('head note must be bytes');
+    if (!Number.isSafeInteger(createdAt)) throw badInput('head note createdAt is not an integer');
+    this.run('add head note', () => {
+      if (this.headSizeStmt.get(size) === undefined) {
+        throw new SumkeepError('not_found', `store: no signed head of size ${size}`);
+      }
+      this.insertHeadNote.run(size, note, createdAt);
+    });
+  }
+
+  async headNotes(size: number): Promise<Uint8Array[]> {
+    checkIndex('head size', size);
+    return this.run('read head notes', () => this.headNotesStmt.all(size).map((b) => new Uint8Array(b)));
   }
 
   async checkWritable(): Promise<void> {

@@ -92,6 +92,15 @@ export interface Store {
    */
   appendBatch(batch: AppendBatch): Promise<void>;
 
+  /**
+   * Keeps a further signed note of the existing head of `size` (the same tree signed by other note
+   * keys, after a rotation). Idempotent: a note already kept is not added twice. Throws not_found
+   * when no head of that size exists.
+   */
+  addHeadNote(size: number, note: Uint8Array, createdAt: number): Promise<void>;
+  /** The further notes kept for the head of `size`, oldest first. */
+  headNotes(size: number): Promise<Uint8Array[]>;
+
   /** Throws unless the database can be written (readiness probe). */
   checkWritable(): Promise<void>;
 

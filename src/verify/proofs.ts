@@ -40,7 +40,7 @@ import {
 import { bodyLine, httpRequest, joinUrl, type HttpOptions } from './http.ts';
 import { loadState, openTreeNote, saveState, type RememberedTree } from './state.ts';
 import { parseGoSumBytes } from './gosum-text.ts';
-import { summarize, type VerifyLineResult, type VerifyResponse } from './response.ts';
+import { invalidResult, summarize, type VerifyLineResult, type VerifyResponse } from './response.ts';
 
 const TILE_HEIGHT = 8;
 const FULL_TILE = 1 << TILE_HEIGHT;
@@ -281,19 +281,7 @@ export async function verifyWithProofs(gosum: Uint8Array, opts: ProofOptions): P
     const logged = l.kind === 'zip' ? f.zipHash : f.modHash;
     results.push({ ...base, status: logged === l.hash ? 'match' : 'mismatch', logged, recordId: f.id });
   }
-  for (const inv of parsed.invalid) {
-    results.push({
-      line: inv.line,
-      module: null,
-      version: null,
-      kind: null,
-      hash: null,
-      status: 'invalid',
-      logged: null,
-      recordId: null,
-      reason: inv.reason,
-    });
-  }
+  for (const inv of parsed.invalid) results.push(invalidResult(inv));
   results.sort((a, b) => a.line - b.line);
 
   // 6. Remember the largest tree.

@@ -14,6 +14,7 @@
  * tree head of that size (empty, with size 0, only while the log is empty).
  */
 import { SumkeepError } from '../core/errors.ts';
+import type { GoSumInvalid } from '../core/gosum.ts';
 
 export type VerifyStatus = 'match' | 'mismatch' | 'unknown' | 'invalid';
 export const VERIFY_STATUSES: readonly VerifyStatus[] = ['match', 'mismatch', 'unknown', 'invalid'];
@@ -44,6 +45,21 @@ export function summarize(results: readonly VerifyLineResult[]): Record<VerifySt
 }
 
 /** Longest answer the client reads: 100,000 lines of a few hundred bytes each, with room. */
+/** The result for a go.sum line that is not a go.sum line (its reason, no module). */
+export function invalidResult(inv: GoSumInvalid): VerifyLineResult {
+  return {
+    line: inv.line,
+    module: null,
+    version: null,
+    kind: null,
+    hash: null,
+    status: 'invalid',
+    logged: null,
+    recordId: null,
+    reason: inv.reason,
+  };
+}
+
 export const MAX_VERIFY_RESPONSE = 128 << 20;
 
 const isNat = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;

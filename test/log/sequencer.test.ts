@@ -164,6 +164,34 @@ describe('Sequencer', () => {
     await s2.close();
   });
 
+  it('signs the latest head again with new note keys and keeps that note (rotation)', async () => {
+    const file = join(tempDir('cosign'), 'log.db');
+    const s1 = await openSqliteStore(file);
+    const seq1 = await Sequencer.open(s1, [signer], { maxDelayMs: 1, maxBatch: 10 });
+    await seq1.add(rec(1));
+    const before = seq1.latest()!;
+    await s1.close();
+
+    const second = generateKey('seq.test');
+    const s2 = await openSqliteStore(file);
+    const seq2 = await Sequencer.open(s2, [signer, newSigner(second.skey)], { maxDelayMs: 1, maxBatch: 10 });
+    const after = seq2.latest()!;
+    assert.equal(after.size, before.size);
+    assert.deepEqual(after.hash, before.hash);
+    // Only the new key is known to this client: it can verify the served note.
+    const n = open(after.note, verifierSet([newVerifier(second.vkey)]));
+    assert.equal(parseTree(utf8(n.text)).N, before.size);
+    assert.deepEqual(await s2.headNotes(before.size), [after.note]);
+    assert.deepEqual((await s2.latestHead())!.note, before.note, 'the stored head is not replaced');
+    await s2.close();
+
+    // A second start adds nothing new: the same keys give the same bytes.
+    const s3 = await openSqliteStore(file);
+    await Sequencer.open(s3, [signer, newSigner(second.skey)], { maxDelayMs: 1, maxBatch: 10 });
+    assert.equal((await s3.headNotes(before.size)).length, 1);
+    await s3.close();
+  });
+
   it('signs every head with every note key it is given', async () => {
     const second = generateKey('seq.test');
     const store = await openSqliteStore(':memory:');

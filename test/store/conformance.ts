@@ -230,6 +230,33 @@ export function storeConformance(name: string, open: StoreOpener, reopen?: () =>
         }));
     });
 
+    describe('head notes', () => {
+      it('keeps further notes of an existing head once each, oldest first', () =>
+        withStore(async (store) => {
+          const log = new LogBuilder();
+          await log.append(store, entries(0, 3));
+          const size = log.heads.at(-1)!.size;
+          assert.deepEqual(await store.headNotes(size), []);
+          const a = new TextEncoder().encode('note signed again by key A\n');
+          const b = new TextEncoder().encode('note signed again by keys A and B\n');
+          await store.addHeadNote(size, a, 1000);
+          await store.addHeadNote(size, a, 2000);
+          await store.addHeadNote(size, b, 3000);
+          assert.deepEqual(await store.headNotes(size), [a, b]);
+          // The head itself is unchanged.
+          assert.deepEqual(await store.latestHead(), log.heads.at(-1));
+        }));
+
+      it('refuses a note for a head that does not exist with not_found', () =>
+        withStore(async (store) => {
+          const log = new LogBuilder();
+          await log.append(store, entries(0, 2));
+          await rejectsWith(store.addHeadNote(99, new Uint8Array([1]), 1), 'not_found');
+          await rejectsWith(store.addHeadNote(-1, new Uint8Array([1]), 1), 'bad_input');
+          await rejectsWith(store.addHeadNote(2, new Uint8Array(0), 1), 'bad_input');
+        }));
+    });
+
     describe('lookup', () => {
       const cases: Entry[] = [
         { path: 'github.com/Azure/go-autorest', version: 'v1.0.0' },
