@@ -1,4 +1,4 @@
-/** /healthz: the process is up. /readyz: the database is writable and the note key is loaded. */
+/** /healthz: the process is up. /readyz: the database is writable and every note key signs. */
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../store/store.ts';
 
@@ -8,7 +8,7 @@ export function registerHealthRoutes(app: FastifyInstance, store: Store, keyLoad
   );
   app.get('/readyz', async (req, reply) => {
     reply.header('content-type', 'text/plain; charset=utf-8');
-    if (!keyLoaded()) return reply.code(503).send('not ready: no note key loaded\n');
+    if (!keyLoaded()) return reply.code(503).send('not ready: the note key does not sign\n');
     try {
       await store.checkWritable();
     } catch (e) {

@@ -84,7 +84,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   );
 
   registerSumdbRoutes(app, { service: opts.service, tiles: new TileServer(opts.store), name: opts.name });
-  registerHealthRoutes(app, opts.store, () => opts.service.sequencer !== undefined);
+  registerHealthRoutes(app, opts.store, () => opts.service.sequencer.signersReady());
   const registry = registerMetrics(app, opts.service);
   const keys = opts.keys ?? null;
   registerTrustRoutes(app, { keys, publicUrl: opts.publicUrl ?? null });

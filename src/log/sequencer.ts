@@ -104,6 +104,20 @@ export class Sequencer {
     return s;
   }
 
+  /**
+   * True when every note key signs: a probe text is signed and the signature has the right size.
+   * For the readiness probe: a signer that stopped working (a key store gone away) shows here
+   * before the next batch fails.
+   */
+  signersReady(): boolean {
+    const probe = new TextEncoder().encode('sumkeep readiness probe\n');
+    try {
+      return this.signers.length > 0 && this.signers.every((s) => s.sign(probe).length === 64);
+    } catch {
+      return false;
+    }
+  }
+
   /** The latest committed signed head, or null while the log is empty. */
   latest(): SignedHead | null {
     return this.head;

@@ -185,3 +185,41 @@ describe('sumdb HTTP routes', () => {
     assert.match(m.body, /sumkeep_tree_size \d+/);
   });
 });
+
+describe('readiness', () => {
+  it('answers 503 when a note key stops signing or the database cannot be written', async () => {
+    const store = await openSqliteStore(':memory:');
+    let broken = false;
+    const real = newSigner(skey);
+    const flaky = {
+      name: real.name,
+      keyHash: real.keyHash,
+      sign: (m: Uint8Array) => {
+        if (broken) throw new Error('key store unreachable');
+        return real.sign(m);
+      },
+    };
+    const seq = await Sequencer.open(store, [flaky], { maxDelayMs: 1, maxBatch: 10 });
+    const app = buildServer({
+      service: new LogService(store, seq, null),
+      store: store as TileStore,
+      name: NAME,
+    });
+    await app.ready();
+    try {
+      assert.equal((await app.inject('/readyz')).statusCode, 200);
+      broken = true;
+      const r = await app.inject('/readyz');
+      assert.equal(r.statusCode, 503);
+      assert.match(r.body, /note key/);
+      broken = false;
+      await store.close();
+      const r2 = await app.inject('/readyz');
+      assert.equal(r2.statusCode, 503);
+      assert.match(r2.body, /database/);
+      assert.equal((await app.inject('/healthz')).statusCode, 200, 'the process is still up');
+    } finally {
+      await app.close();
+    }
+  });
+});
