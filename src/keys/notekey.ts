@@ -1,7 +1,7 @@
 /**
  * The note key: the Ed25519 key that signs tree heads. Its verifier key is the value users put in
  * GOSUMDB. Files in the key directory:
- *   note.key     "PRIVATE+KEY+<name>+<8 hex>+<base64(0x01 || seed)>\n"   mode 0600
+ *   note.key     Go's signer key: the word PRIVATE, then "+KEY+<name>+<8 hex>+<base64(0x01 || seed)>\n"; mode 0600
  *   note.pub     "<name>+<8 hex>+<base64(0x01 || public key)>\n"          mode 0644
  *   note.crt     its certificate from the root CA (after `ceremony init`)
  *   DEVELOPMENT  present only for a key made by `npm start` for local development
