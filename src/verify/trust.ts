@@ -17,6 +17,7 @@
 import { X509Certificate, createHash, type KeyObject } from 'node:crypto';
 import { SumkeepError } from '../core/errors.ts';
 import { bytesEqual, fromBase64 } from '../core/bytes.ts';
+import { parseTrustBundle as parseCeremonyBundle } from '../keys/trust.ts';
 import type { PublicJwk, TrustBundle } from '../keys/types.ts';
 import { hasPurpose } from '../keys/profiles.ts';
 import { parseCertificate } from '../keys/x509.ts';
@@ -82,36 +83,20 @@ export function parseJwks(body: Uint8Array | string): PublicJwk[] {
   return j.keys.map((k, i) => checkJwk(k, `JWKS keys[${i}]`));
 }
 
-/** Parses and shape-checks trust.json; throws bad_input. */
+/**
+ * Parses trust.json with the checks the ceremony applies to the bundle it writes
+ * (src/keys/trust.ts): every field present and well formed, the root certificate matching its
+ * fingerprint, every JWK certified by that root, every verifier key published. Throws bad_input.
+ */
 export function parseTrustBundle(body: Uint8Array | string): TrustBundle {
-  const j = parseJson(body, 'trust bundle') as Record<string, unknown> | null;
-  if (typeof j !== 'object' || j === null || Array.isArray(j))
-    return badInput('trust bundle is not a JSON object');
-  for (const f of ['name', 'verifierKey', 'gosumdb', 'url'] as const) {
-    if (!isStr(j[f])) badInput(`trust bundle: ${f} must be a string`);
+  if (body.length > MAX_TRUST_BYTES) badInput(`trust bundle is larger than ${MAX_TRUST_BYTES} bytes`);
+  let text: string;
+  try {
+    text = typeof body === 'string' ? body : new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    return badInput('trust bundle is not UTF-8');
   }
-  if (
-    !Array.isArray(j.verifierKeys) ||
-    !j.verifierKeys.every(isStr) ||
-    j.verifierKeys.length > MAX_JWKS_KEYS
-  ) {
-    badInput('trust bundle: verifierKeys must be a list of strings');
-  }
-  const root = j.root as Record<string, unknown> | null | undefined;
-  if (typeof root !== 'object' || root === null || !isStr(root.certificate) || !isStr(root.sha256)) {
-    badInput('trust bundle: root must have certificate (PEM) and sha256');
-  }
-  const jwks = j.jwks as { keys?: unknown } | null | undefined;
-  if (
-    typeof jwks !== 'object' ||
-    jwks === null ||
-    !Array.isArray(jwks.keys) ||
-    jwks.keys.length > MAX_JWKS_KEYS
-  ) {
-    badInput('trust bundle: jwks must be {"keys": [...]}');
-  }
-  const keys = (jwks!.keys as unknown[]).map((k, i) => checkJwk(k, `trust bundle jwks.keys[${i}]`));
-  return { ...(j as unknown as TrustBundle), jwks: { keys } };
+  return parseCeremonyBundle(text);
 }
 
 function sha256Hex(b: Uint8Array): string {

@@ -171,11 +171,22 @@ describe('sumkeep verify', { timeout: 300_000 }, () => {
   });
 
   it('exits 2 when the signer does not chain to the pinned root', async () => {
+    // The pinned bundle is another authority's: the server's signing key (found in the server's
+    // own JWKS, since the pinned one does not list it) chains to a root that is not the pinned one.
     const other = makeAuthority({ name: 'sum.cli.test' });
-    const otherTrust = file('other-trust.json', JSON.stringify({ ...auth.trust, root: other.trust.root }));
+    const otherTrust = file('other-trust.json', JSON.stringify(other.trust));
     const r = await sumkeep(['verify', good(), '--server', srv.url, '--trust', otherTrust]);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /does not end in the pinned root/);
+    assert.equal(r.stdout, '');
+  });
+
+  it('exits 2 for a pinned bundle whose keys are not certified by its root', async () => {
+    const other = makeAuthority({ name: 'sum.cli.test' });
+    const mixed = file('mixed-trust.json', JSON.stringify({ ...auth.trust, root: other.trust.root }));
+    const r = await sumkeep(['verify', good(), '--server', srv.url, '--trust', mixed]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /invalid trust bundle: .*root/);
     assert.equal(r.stdout, '');
   });
 
@@ -191,7 +202,8 @@ describe('sumkeep verify', { timeout: 300_000 }, () => {
     [
       'a swapped kid',
       (res, url) => {
-        if (url.startsWith('/api/v1/verify')) res.headers['x-go-sum-signer'] = auth.trust.jwks.keys[1]!.kid;
+        if (url.startsWith('/api/v1/verify'))
+          res.headers['x-go-sum-signer'] = auth.trust.jwks.keys.at(-1)!.kid;
       },
       /does not verify over the body/,
     ],

@@ -7,6 +7,8 @@ import { X509Certificate, createHash, type KeyObject } from 'node:crypto';
 import { generateKey, newSigner } from '../../src/core/note.ts';
 import { generateKeyPair, signBytes, type KeyAlgorithm } from '../../src/keys/algorithms.ts';
 import { createRoot } from '../../src/keys/authority.ts';
+import { noteKid } from '../../src/keys/layout.ts';
+import { notePublicKey } from '../../src/keys/notekey.ts';
 import { toPem } from '../../src/keys/pem.ts';
 import {
   DAY_MS,
@@ -106,6 +108,23 @@ export function makeAuthority(
   const root = makeRoot(name, opts.rootAlg ?? 'ed25519');
   const { skey, vkey } = generateKey(name);
   const response = issueResponseKey(root, opts.alg ?? 'EdDSA');
+  // The note key is certified too, and published as a JWK, as the ceremony does.
+  const notePub = notePublicKey(vkey);
+  const parsedRoot = parseCertificate(root.der);
+  const noteNotBefore = Date.now() - 3_600_000;
+  const noteCert = createCertificate({
+    commonName: noteCommonName(vkey.split('+').slice(0, 2).join('+')),
+    publicKey: notePub,
+    notBefore: noteNotBefore,
+    notAfter: noteNotBefore + 10 * DAY_MS,
+    issuer: {
+      name: parsedRoot.subject,
+      privateKey: root.privateKey,
+      publicKey: new X509Certificate(root.der).publicKey,
+    },
+    extensions: onlineKeyExtensions('note'),
+  });
+  const noteJwk = jwkFromCertificate(noteCert, root.der, noteKid(notePub));
   const trust: TrustBundle = {
     name,
     verifierKey: vkey,
@@ -113,7 +132,7 @@ export function makeAuthority(
     gosumdb: `${vkey} ${url}`,
     url,
     root: { certificate: root.pem, sha256: root.sha256 },
-    jwks: { keys: [response.jwk] },
+    jwks: { keys: [response.jwk, noteJwk] },
   };
   const keys: ServingKeys = {
     name,
