@@ -138,7 +138,10 @@ describe('sumkeep serve', () => {
         Array.from({ length: 120 }, (_, i) => fetch(`${server.url}/lookup/example.com/w${i % 40}@v1.0.0`)),
       );
       const bodies = await Promise.all(rs.map((r) => r.arrayBuffer()));
-      assert.ok(rs.every((r) => r.status === 200));
+      const failed = rs.flatMap((r, i) =>
+        r.status === 200 ? [] : [`${r.status} ${Buffer.from(bodies[i]!).toString().trim()}`],
+      );
+      assert.deepEqual(failed, [], `failed lookups; server stderr:\n${server.stderr()}`);
       const ids = new Map<number, number>();
       bodies.forEach((b, i) => {
         const id = parseRecord(new Uint8Array(b)).id;
@@ -153,11 +156,15 @@ describe('sumkeep serve', () => {
       // A worker notices the other's commits within 200 ms (Sequencer.current).
       await new Promise((r) => setTimeout(r, 400));
       const latest = await (await fetch(`${server.url}/latest`)).text();
-      assert.match(latest, /^go\.sum database tree\n40\n/);
+      assert.match(latest, /^go\.sum database tree\n40\n/, `stderr:\n${server.stderr()}`);
     } finally {
       await server.stop();
     }
-    assert.equal(server.proc.exitCode, 0);
+    assert.equal(
+      server.proc.exitCode,
+      0,
+      `exit ${server.proc.exitCode}/${server.proc.signalCode}:\n${server.stderr()}`,
+    );
   });
 
   it('never logs upstream credentials', async () => {
