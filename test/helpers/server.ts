@@ -96,8 +96,8 @@ export async function startServer(args: {
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const line = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`server did not start in 30 s; stderr:\n${err}`)),
-      30_000,
+      () => reject(new Error(`server did not start in 60 s; stderr:\n${err}`)),
+      60_000,
     );
     proc.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
