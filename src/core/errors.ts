@@ -31,6 +31,8 @@ export type ErrorCode =
   | 'not_found'
   | 'conflict'
   | 'store_error'
+  /** The database stayed locked by another writer past the busy timeout; worth retrying. */
+  | 'store_busy'
   | 'schema_too_new'
   | 'log_inconsistent'
   // upstream

@@ -32,6 +32,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   upstream_error: 502,
   upstream_timeout: 504,
   unavailable: 503,
+  store_busy: 503,
 };
 
 export function toHttpError(e: unknown): HttpError {

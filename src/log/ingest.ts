@@ -163,6 +163,7 @@ export async function ingestOne(
     if (
       isSumkeepError(e) &&
       e.code !== 'store_error' &&
+      e.code !== 'store_busy' &&
       e.code !== 'internal' &&
       e.code !== 'log_inconsistent'
     ) {

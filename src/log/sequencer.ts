@@ -244,8 +244,8 @@ export class Sequencer {
   /**
    * Commits a batch. The first attempt goes straight to the store: callers check the log before they
    * add, so a record that is already there is rare, and the store refuses it (`conflict`) anyway.
-   * After a conflict (another writer appended first, or logged one of these versions) the tree is
-   * reloaded, versions now logged are settled, and the rest is tried again after a short random
+   * After a conflict (another writer appended first, or logged one of these versions) or a database
+   * that stayed locked by another writer (`store_busy`), the tree is reloaded, versions now logged are settled, and the rest is tried again after a short random
    * pause, so that writers racing for the database do not collide in lock step.
    */
   private async commitWithRetry(batch: Waiter[]): Promise<void> {
@@ -259,7 +259,9 @@ export class Sequencer {
         return;
       } catch (e) {
         let failure: unknown = e;
-        if (isSumkeepError(e, 'conflict') && attempt < MAX_COMMIT_ATTEMPTS) {
+        // `store_busy`: another writer held the database past the busy timeout; nothing was written.
+        const retryable = isSumkeepError(e, 'conflict') || isSumkeepError(e, 'store_busy');
+        if (retryable && attempt < MAX_COMMIT_ATTEMPTS) {
           try {
             await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
             await this.reload();

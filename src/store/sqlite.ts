@@ -110,7 +110,10 @@ export function openSqliteDatabase(file: string, opts: SqliteOptions = {}): Data
 function storeError(what: string, e: unknown): SumkeepError {
   if (e instanceof SumkeepError) return e;
   const code = e instanceof Database.SqliteError ? ` (${e.code})` : '';
-  return new SumkeepError('store_error', `store: ${what} failed${code}`, { cause: e });
+  // SQLITE_BUSY / SQLITE_LOCKED (and their extended codes): another writer (a worker, an ingest)
+  // held the database past busy_timeout. Nothing was written; the caller may try again.
+  const busy = e instanceof Database.SqliteError && /^SQLITE_(BUSY|LOCKED)/.test(e.code);
+  return new SumkeepError(busy ? 'store_busy' : 'store_error', `store: ${what} failed${code}`, { cause: e });
 }
 
 function badInput(message: string): SumkeepError {

@@ -14,6 +14,7 @@ import {
 } from '../../src/core/tlog/index.ts';
 import { decodeUtf8, utf8 } from '../../src/core/bytes.ts';
 import { isSumkeepError } from '../../src/core/errors.ts';
+import Database from 'better-sqlite3';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { AppendBatch, Store } from '../../src/store/store.ts';
 import { Sequencer, type PendingRecord } from '../../src/log/sequencer.ts';
@@ -141,6 +142,25 @@ describe('Sequencer', () => {
       checkTree(proveTree(head.size, head1.size, ref.reader), head.size, head.hash, head1.size, head1.hash),
     );
     await store2.close();
+  });
+
+  it('waits out a database that another writer keeps locked past the busy timeout', async () => {
+    const file = join(tempDir('busy'), 'log.db');
+    const store = await openSqliteStore(file, { busyTimeoutMs: 20 });
+    const seq = await Sequencer.open(store, [signer], { maxDelayMs: 1, maxBatch: 10 });
+    await seq.add(rec(0));
+    const other = new Database(file);
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      const pending = seq.add(rec(1));
+      await new Promise((r) => setTimeout(r, 150));
+      other.exec('ROLLBACK');
+      assert.equal((await pending).id, 1);
+      assert.equal(await store.treeSize(), 2);
+    } finally {
+      other.close();
+      await store.close();
+    }
   });
 
   it('lets two writers on one database append without a fork', async () => {

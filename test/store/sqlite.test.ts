@@ -296,7 +296,7 @@ describe('openSqliteStore', () => {
     }
   });
 
-  it('maps a lock held too long by another connection to store_error SQLITE_BUSY without SQL in the message', async () => {
+  it('maps a lock held too long by another connection to store_busy SQLITE_BUSY without SQL in the message', async () => {
     const file = tempDb();
     const store = await openSqliteStore(file, { busyTimeoutMs: 20 });
     const other = new Database(file);
@@ -306,7 +306,7 @@ describe('openSqliteStore', () => {
       other.exec('BEGIN IMMEDIATE');
       for (const p of [store.appendBatch(log.next(entries(1, 1))), store.checkWritable()]) {
         await assert.rejects(p, (e: unknown) => {
-          assert.ok(isSumkeepError(e, 'store_error'), String(e));
+          assert.ok(isSumkeepError(e, 'store_busy'), String(e));
           assert.ok(
             e.cause instanceof Database.SqliteError && e.cause.code === 'SQLITE_BUSY',
             String(e.cause),
