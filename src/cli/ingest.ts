@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { DEFAULTS } from '../config.ts';
+import { eachLimited } from '../concurrency.ts';
 import { loadNoteKeys } from '../keys/notekey.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import { Sequencer } from '../log/sequencer.ts';
@@ -75,16 +76,10 @@ async function ingest(paths: string[], flags: IngestFlags): Promise<number> {
   };
 
   const width = Math.max(1, Math.min(16, Number(flags.concurrency) || 2));
-  let next = 0;
   try {
-    await Promise.all(
-      Array.from({ length: width }, async () => {
-        while (next < items.length) {
-          const item = items[next++]!;
-          report(await ingestOne(item, store, sequencer, (n) => (bytes += n)));
-        }
-      }),
-    );
+    await eachLimited(items, width, async (item) => {
+      report(await ingestOne(item, store, sequencer, (n) => (bytes += n)));
+    });
     await sequencer.close();
   } finally {
     bar?.stop();

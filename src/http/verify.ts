@@ -26,6 +26,7 @@ import type { LogService } from '../log/service.ts';
 import type { ResponseSigner } from '../keys/types.ts';
 import { invalidResult, summarize, type VerifyLineResult, type VerifyResponse } from '../verify/response.ts';
 import { requireSigner, signedResponseHook } from './sign.ts';
+import { eachLimited } from '../concurrency.ts';
 
 export const VERIFY_DEFAULTS = {
   bodyLimit: 4 << 20,
@@ -66,19 +67,6 @@ function fetchFlag(query: unknown): boolean {
   if (v === undefined || v === '0' || v === 'false') return false;
   if (v === '1' || v === 'true' || v === '') return true;
   throw new SumkeepError('bad_input', 'fetch must be 1 or 0');
-}
-
-/** Runs fn over items with at most `limit` calls in flight. */
-async function eachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 type Found = { record: LogRecord; zipHash: string; modHash: string } | { reason: string };

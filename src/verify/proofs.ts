@@ -41,6 +41,7 @@ import { bodyLine, httpRequest, joinUrl, type HttpOptions } from './http.ts';
 import { loadState, openTreeNote, saveState, type RememberedTree } from './state.ts';
 import { parseGoSumBytes } from './gosum-text.ts';
 import { invalidResult, summarize, type VerifyLineResult, type VerifyResponse } from './response.ts';
+import { eachLimited } from '../concurrency.ts';
 
 const TILE_HEIGHT = 8;
 const FULL_TILE = 1 << TILE_HEIGHT;
@@ -122,18 +123,6 @@ function openHead(note: Uint8Array, verifiers: VerifierSet, where: string): Tree
       { cause: e },
     );
   }
-}
-
-async function eachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 export async function verifyWithProofs(gosum: Uint8Array, opts: ProofOptions): Promise<ProofOutcome> {
