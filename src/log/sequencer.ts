@@ -123,17 +123,15 @@ export class Sequencer {
     return this.head;
   }
 
-  /** Re-reads the latest head from the store (another process may have appended) and checks it. */
+  /**
+   * Re-reads the latest head from the store (another process may have appended) and checks that the
+   * stored hashes hash to it. Stored hashes never change once written, so the check holds whatever
+   * another writer appends meanwhile. The head kept in memory never moves back: a reload that
+   * raced with a newer commit of this process keeps the newer head.
+   */
   async reload(): Promise<SignedHead | null> {
     const head = await this.store.latestHead();
     if (head !== null) {
-      const size = await this.store.treeSize();
-      if (size !== head.size) {
-        throw new SumkeepError(
-          'log_inconsistent',
-          `store holds ${size} records but its latest head covers ${head.size}`,
-        );
-      }
       const th = await this.treeHashFromStore(head.size);
       if (!bytesEqual(th, head.hash)) {
         throw new SumkeepError(
@@ -142,7 +140,8 @@ export class Sequencer {
         );
       }
     }
-    this.head = head === null ? null : await this.cosign(head);
+    const loaded = head === null ? null : await this.cosign(head);
+    if (loaded !== null && (this.head === null || loaded.size >= this.head.size)) this.head = loaded;
     return this.head;
   }
 
