@@ -163,6 +163,37 @@ describe('Sequencer', () => {
     }
   });
 
+  it('reloads while another writer commits between its reads, and never moves the head back', async () => {
+    const file = join(tempDir('reload-race'), 'log.db');
+    const other = await openSqliteStore(file);
+    const writer = await Sequencer.open(other, [signer], { maxDelayMs: 1, maxBatch: 10 });
+    await writer.add(rec(0));
+    const inner = await openSqliteStore(file);
+    const racing: Store = Object.create(inner) as Store;
+    let race = true;
+    // Right after the latest head is read, the other writer commits one more record.
+    racing.latestHead = async () => {
+      const h = await inner.latestHead();
+      if (race) {
+        race = false;
+        await writer.add(rec(1));
+      }
+      return h;
+    };
+    const seq = await Sequencer.open(racing, [signer], { maxDelayMs: 1, maxBatch: 10 });
+    assert.equal(seq.latest()!.size, 1, 'the head read before the other commit, checked and kept');
+    // This writer is behind; its batch is refused, it reloads and appends after record 1.
+    const r = await seq.add(rec(2));
+    assert.equal(r.id, 2);
+    assert.equal(seq.latest()!.size, 3);
+    const before = seq.latest();
+    race = false;
+    await seq.reload();
+    assert.deepEqual(seq.latest(), before, 'a reload that finds no newer head keeps the head');
+    await inner.close();
+    await other.close();
+  });
+
   it('lets two writers on one database append without a fork', async () => {
     const file = join(tempDir('seq2'), 'log.db');
     const s1 = await openSqliteStore(file);
