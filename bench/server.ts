@@ -220,42 +220,26 @@ export async function main(args: string[]): Promise<void> {
       fs.writeFileSync(buildJson, JSON.stringify({ built, loadBuild }) + '\n');
     }
     log('starting the Go reference ...');
-    const ref = await startChild(
-      refserver,
-      [
-        '-records',
-        recordsFile,
-        '-key',
-        path.join(keys, NOTE_KEY_FILE),
-        '-batch',
-        String(BATCH),
-        '-mark',
-        String(o.records),
-      ],
-      { cwd: repo, timeoutMs: 600_000, label: 'refserver' },
-    );
+    const startRef = (label: string, env: NodeJS.ProcessEnv = process.env) =>
+      startChild(
+        refserver,
+        [
+          '-records',
+          recordsFile,
+          '-key',
+          path.join(keys, NOTE_KEY_FILE),
+          '-batch',
+          String(BATCH),
+          '-mark',
+          String(o.records),
+        ],
+        { cwd: repo, env, timeoutMs: 600_000, label },
+      );
+    const ref = await startRef('refserver');
     children.push(ref);
     // The same reference on one core (GOMAXPROCS=1), for a per-core comparison with Node's one
     // JavaScript thread.
-    const ref1 = await startChild(
-      refserver,
-      [
-        '-records',
-        recordsFile,
-        '-key',
-        path.join(keys, NOTE_KEY_FILE),
-        '-batch',
-        String(BATCH),
-        '-mark',
-        String(o.records),
-      ],
-      {
-        cwd: repo,
-        env: { ...process.env, GOMAXPROCS: '1' },
-        timeoutMs: 600_000,
-        label: 'refserver (GOMAXPROCS=1)',
-      },
-    );
+    const ref1 = await startRef('refserver (GOMAXPROCS=1)', { ...process.env, GOMAXPROCS: '1' });
     children.push(ref1);
     const refInfo = JSON.parse(ref.line) as {
       addr: string;

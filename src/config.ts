@@ -15,6 +15,8 @@ export interface ServeFlags {
   batchDelayMs?: string;
   batchMax?: string;
   workers?: string;
+  verifyMaxBytes?: string;
+  verifyMaxLines?: string;
   logLevel?: string;
   dev?: boolean;
   tlsCert?: string;
@@ -37,6 +39,9 @@ export interface ServeConfig {
   batchMax: number;
   /** HTTP worker processes (node:cluster); 1 serves from this process. */
   workers: number;
+  /** Largest go.sum body and most lines POST /api/v1/verify accepts. */
+  verifyMaxBytes: number;
+  verifyMaxLines: number;
   logLevel: string;
   dev: boolean;
   tls: { cert: string; key: string } | null;
@@ -51,6 +56,8 @@ export const DEFAULTS = {
   batchDelayMs: 10,
   batchMax: 1000,
   workers: 1,
+  verifyMaxBytes: 4 << 20,
+  verifyMaxLines: 100_000,
   logLevel: 'info',
   devLogName: 'sumkeep-dev.localhost',
 } as const;
@@ -148,6 +155,20 @@ export function loadServeConfig(flags: ServeFlags, env: Env = process.env): Serv
       100_000,
     ),
     workers: intOption('--workers', flags.workers ?? env.SUMKEEP_WORKERS, DEFAULTS.workers, 1, 64),
+    verifyMaxBytes: intOption(
+      '--verify-max-bytes',
+      flags.verifyMaxBytes ?? env.SUMKEEP_VERIFY_MAX_BYTES,
+      DEFAULTS.verifyMaxBytes,
+      1,
+      1 << 30,
+    ),
+    verifyMaxLines: intOption(
+      '--verify-max-lines',
+      flags.verifyMaxLines ?? env.SUMKEEP_VERIFY_MAX_LINES,
+      DEFAULTS.verifyMaxLines,
+      1,
+      10_000_000,
+    ),
     logLevel: flags.logLevel ?? env.SUMKEEP_LOG_LEVEL ?? DEFAULTS.logLevel,
     dev: flags.dev === true,
     tls,

@@ -13,7 +13,6 @@ import { openSqliteStore } from '../store/sqlite.ts';
 import { Sequencer } from '../log/sequencer.ts';
 import { LogService } from '../log/service.ts';
 import { buildServer } from '../http/server.ts';
-import { VERIFY_DEFAULTS } from '../http/verify.ts';
 import { createUpstream, formatProxyList } from '../upstream/index.ts';
 import { readFileSync } from 'node:fs';
 import cluster from 'node:cluster';
@@ -50,11 +49,11 @@ export function registerServe(program: Command): void {
     )
     .option(
       '--verify-max-bytes <n>',
-      `largest go.sum POST /api/v1/verify accepts (env SUMKEEP_VERIFY_MAX_BYTES; default ${VERIFY_DEFAULTS.bodyLimit})`,
+      `largest go.sum POST /api/v1/verify accepts (env SUMKEEP_VERIFY_MAX_BYTES; default ${DEFAULTS.verifyMaxBytes})`,
     )
     .option(
       '--verify-max-lines <n>',
-      `most go.sum lines POST /api/v1/verify accepts (env SUMKEEP_VERIFY_MAX_LINES; default ${VERIFY_DEFAULTS.maxLines})`,
+      `most go.sum lines POST /api/v1/verify accepts (env SUMKEEP_VERIFY_MAX_LINES; default ${DEFAULTS.verifyMaxLines})`,
     )
     .action(async (flags: ServeCliFlags) => {
       await serve(flags);
@@ -64,37 +63,11 @@ export function registerServe(program: Command): void {
 /** Flags of `serve` beyond the shared server config (src/config.ts). */
 export interface ServeCliFlags extends ServeFlags {
   allowRootKey?: boolean;
-  verifyMaxBytes?: string;
-  verifyMaxLines?: string;
-}
-
-function limitOption(name: string, value: string | undefined, max: number): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > max) {
-    throw new SumkeepError(
-      'config',
-      `${name} ${JSON.stringify(value)}: want a whole number from 1 to ${max}`,
-    );
-  }
-  return n;
 }
 
 export async function serve(flags: ServeCliFlags, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const cfg = loadServeConfig(flags);
+  const cfg = loadServeConfig(flags, env);
   const log = pino({ level: cfg.logLevel }, pino.destination(2));
-  const verifyLimits = {
-    bodyLimit: limitOption(
-      '--verify-max-bytes',
-      flags.verifyMaxBytes ?? env.SUMKEEP_VERIFY_MAX_BYTES,
-      1 << 30,
-    ),
-    maxLines: limitOption(
-      '--verify-max-lines',
-      flags.verifyMaxLines ?? env.SUMKEEP_VERIFY_MAX_LINES,
-      10_000_000,
-    ),
-  };
 
   if (cfg.dev) {
     // Creates only what is missing, and nothing in a production key directory.
@@ -138,8 +111,8 @@ export async function serve(flags: ServeCliFlags, env: NodeJS.ProcessEnv = proce
     keys,
     publicUrl: () => publicUrl,
     verify: {
-      ...(verifyLimits.bodyLimit !== undefined ? { bodyLimit: verifyLimits.bodyLimit } : {}),
-      ...(verifyLimits.maxLines !== undefined ? { maxLines: verifyLimits.maxLines } : {}),
+      bodyLimit: cfg.verifyMaxBytes,
+      maxLines: cfg.verifyMaxLines,
     },
   });
 

@@ -65,13 +65,16 @@ export function registerSumdbRoutes(app: FastifyInstance, opts: SumdbRouteOption
   const lookup = async (req: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply) => {
     const target = req.params['*'];
     let rec = recordPart.get(target);
+    let head;
     if (rec === undefined) {
       const { path, version } = parseLookupTarget(target);
-      const { record } = await service.lookup(path, version);
-      rec = { id: record.id, bytes: formatRecord(record.id, record.text) };
+      const found = await service.lookup(path, version);
+      rec = { id: found.record.id, bytes: formatRecord(found.record.id, found.record.text) };
       recordPart.set(target, rec);
+      head = found.head;
+    } else {
+      head = await service.headCovering(rec.id);
     }
-    const head = await service.headCovering(rec.id);
     return reply
       .header('content-type', TEXT)
       .header('cache-control', 'no-cache')

@@ -9,6 +9,7 @@ import { formatDataTile, parseTilePath, tileIsWithinTree, type Tile } from '../c
 import { sha256 } from '../core/sha256.ts';
 import { toHex } from '../core/bytes.ts';
 import type { Store } from '../store/store.ts';
+import { LruCache } from './lru.ts';
 
 export const TILE_HEIGHT = 8;
 const TILE_WIDTH = 1 << TILE_HEIGHT;
@@ -25,12 +26,11 @@ export interface ServedTile {
 
 export class TileServer {
   private readonly store: TileStore;
-  private readonly cache = new Map<string, ServedTile>();
-  private readonly cacheMax: number;
+  private readonly cache: LruCache<string, ServedTile>;
 
   constructor(store: TileStore, cacheMax = 4096) {
     this.store = store;
-    this.cacheMax = cacheMax;
+    this.cache = new LruCache(cacheMax);
   }
 
   /** Parses and checks a tile path ("tile/8/..."); throws malformed_tile (400) or not_found (404). */
@@ -62,13 +62,7 @@ export class TileServer {
       full: tile.W === TILE_WIDTH,
       etag: `"${toHex(sha256(data).subarray(0, 16))}"`,
     };
-    if (served.full) {
-      if (this.cache.size >= this.cacheMax) {
-        const oldest = this.cache.keys().next();
-        if (!oldest.done) this.cache.delete(oldest.value);
-      }
-      this.cache.set(path, served);
-    }
+    if (served.full) this.cache.set(path, served);
     return served;
   }
 }

@@ -27,10 +27,11 @@ import type { ResponseSigner } from '../keys/types.ts';
 import { invalidResult, summarize, type VerifyLineResult, type VerifyResponse } from '../verify/response.ts';
 import { requireSigner, signedResponseHook } from './sign.ts';
 import { eachLimited } from '../concurrency.ts';
+import { DEFAULTS } from '../config.ts';
 
 export const VERIFY_DEFAULTS = {
-  bodyLimit: 4 << 20,
-  maxLines: 100_000,
+  bodyLimit: DEFAULTS.verifyMaxBytes,
+  maxLines: DEFAULTS.verifyMaxLines,
   maxFetch: 1000,
   fetchConcurrency: 8,
 } as const;

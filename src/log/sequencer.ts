@@ -33,6 +33,7 @@ import {
   storedHashesForRecordHash,
   treeHash,
   type Hash,
+  withAsyncReader,
   type HashReader,
 } from '../core/tlog/index.ts';
 import { bytesEqual, decodeUtf8 } from '../core/bytes.ts';
@@ -373,14 +374,11 @@ export class Sequencer {
     return new Map(idx.map((i, j) => [i, got[j]!]));
   }
 
-  private async treeHashFromStore(size: number): Promise<Hash> {
-    const wanted = new Set<number>();
-    const zero = new Uint8Array(32);
-    treeHash(size, (indexes) => indexes.map((i) => (wanted.add(i), zero)));
-    const idx = [...wanted];
-    const got = idx.length > 0 ? await this.store.readHashes(idx) : [];
-    const m = new Map(idx.map((i, j) => [i, got[j]!]));
-    return treeHash(size, (indexes) => indexes.map((i) => m.get(i)!));
+  private treeHashFromStore(size: number): Promise<Hash> {
+    return withAsyncReader(
+      (r) => treeHash(size, r),
+      (indexes) => this.store.readHashes(indexes),
+    );
   }
 
   private signHead(size: number, hash: Hash, now = this.opts.now()): SignedHead {

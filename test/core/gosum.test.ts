@@ -1,6 +1,5 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SumkeepError } from '../../src/core/errors.ts';
 import { goModHash } from '../../src/core/dirhash.ts';
 import {
   EMPTY_GO_MOD_HASH,
@@ -13,21 +12,12 @@ import {
   type GoSumLine,
 } from '../../src/core/gosum.ts';
 import { pick, randomString, rng } from './xmod-oracle.ts';
+import { caught } from '../helpers/errors.ts';
 
 const enc = new TextEncoder();
 const H1 = goModHash(enc.encode('module example.com/a\n'));
 const H2 = goModHash(enc.encode('module example.com/b\n'));
 const AUTOREST = 'h1:V5VMDjClD3GiElqLWO7mz2MxNAK/vTfRHdAubSIPRgs=';
-
-function caught(f: () => unknown): SumkeepError | null {
-  try {
-    f();
-    return null;
-  } catch (e) {
-    if (e instanceof SumkeepError) return e;
-    throw new assert.AssertionError({ message: `threw a non-SumkeepError: ${String(e)}` });
-  }
-}
 
 const GOOD = [
   `github.com/Azure/go-autorest v14.2.0+incompatible ${AUTOREST}`,

@@ -20,17 +20,7 @@ import {
   unescapeVersion,
 } from '../../src/core/module.ts';
 import { oracle, pick, randomString, rng, type OracleRequest } from './xmod-oracle.ts';
-
-/** Runs f; returns null when it did not throw, else the SumkeepError (anything else fails the test). */
-function caught(f: () => unknown): SumkeepError | null {
-  try {
-    f();
-    return null;
-  } catch (e) {
-    if (e instanceof SumkeepError) return e;
-    throw new assert.AssertionError({ message: `threw a non-SumkeepError: ${String(e)}` });
-  }
-}
+import { caught } from '../helpers/errors.ts';
 
 function passes(f: () => unknown): boolean {
   return caught(f) === null;
