@@ -9,7 +9,7 @@ import { loadServeConfig, DEFAULTS, type ServeFlags } from '../config.ts';
 import { SumkeepError } from '../core/errors.ts';
 import { createDevelopmentAuthority } from '../keys/ceremony.ts';
 import { loadServingKeys } from '../keys/serving.ts';
-import { openSqliteStore } from '../store/sqlite.ts';
+import { openStore } from '../store/open.ts';
 import { Sequencer } from '../log/sequencer.ts';
 import { LogService } from '../log/service.ts';
 import { buildServer } from '../http/server.ts';
@@ -86,14 +86,14 @@ export async function serve(flags: ServeCliFlags, env: NodeJS.ProcessEnv = proce
   if (cfg.workers > 1 && cluster.isPrimary) {
     // Check the database once here (migrations, tree hash against the latest head) so that a
     // broken start fails with one clear message, then let the workers serve.
-    const check = await openSqliteStore(cfg.dbFile);
+    const check = await openStore(cfg.dbFile);
     await Sequencer.open(check, keys.noteSigners, { maxDelayMs: cfg.batchDelayMs, maxBatch: cfg.batchMax });
     await check.close();
     await runWorkers(cfg.workers, log);
     return;
   }
 
-  const store = await openSqliteStore(cfg.dbFile);
+  const store = await openStore(cfg.dbFile);
   const sequencer = await Sequencer.open(store, keys.noteSigners, {
     maxDelayMs: cfg.batchDelayMs,
     maxBatch: cfg.batchMax,
@@ -103,8 +103,7 @@ export async function serve(flags: ServeCliFlags, env: NodeJS.ProcessEnv = proce
   // The public URL is final only after listen (port 0 picks one); routes read it then.
   let publicUrl = cfg.url;
   const app = buildServer({
-    service,
-    store,
+    log: service,
     name: keys.name,
     loggerInstance: log,
     https: cfg.tls ? { cert: readFileSync(cfg.tls.cert), key: readFileSync(cfg.tls.key) } : null,

@@ -4,16 +4,16 @@
  * Connection settings: WAL journal (readers never block the single writer), `synchronous=FULL`
  * (a commit fsyncs the WAL before it returns, so appendBatch is durable when it resolves),
  * `foreign_keys=ON`, `busy_timeout` (another process holding the write lock is waited for, then
- * SQLITE_BUSY surfaces as store_error). The schema comes from the numbered files in migrations/
- * (see migrate.ts); its triggers refuse UPDATE and DELETE of records, hashes and heads, so even a
+ * SQLITE_BUSY surfaces as store_busy). The schema comes from the numbered files in
+ * migrations/sqlite/ (see migrate.ts); its triggers refuse UPDATE and DELETE of records, hashes and heads, so even a
  * bug in this file cannot rewrite the log.
  *
  * Stored hashes are kept as (level, n) rather than tlog's dense stored-hash index, so that a tile
  * is one primary-key range scan (readTileHashes). better-sqlite3 is synchronous: every method
  * runs to completion before its promise settles, and within one process the calls are serialized.
  *
- * Errors: anything better-sqlite3 throws becomes SumkeepError('store_error') with the SQLite error
- * as `cause` and a message naming the operation and the SQLite result code only, never SQL text.
+ * Errors: anything better-sqlite3 throws becomes SumkeepError('store_error') (SQLITE_BUSY and
+ * SQLITE_LOCKED: 'store_busy', worth retrying) with the SQLite error as `cause` and a message naming the operation and the SQLite result code only, never SQL text.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -21,7 +21,7 @@ import Database from 'better-sqlite3';
 import { SumkeepError } from '../core/errors.ts';
 import { splitStoredHashIndex, storedHashCount } from '../core/tlog/index.ts';
 import { checkSchema, loadMigrations, migrate, MIGRATIONS_DIR } from './migrate.ts';
-import type { AppendBatch, LogRecord, SignedHead, Store } from './store.ts';
+import type { AppendBatch, AuditStore, LogRecord, SignedHead } from './store.ts';
 
 export interface SqliteOptions {
   /** Open an existing database for reading only (audits, tools); it is never migrated then. */
@@ -39,7 +39,7 @@ const HASH_SIZE = 32;
  * `':memory:'` gives a private in-memory database (tests). Throws `schema_too_new` for a database
  * written by a newer sumkeep, `log_inconsistent` when its tables disagree, `store_error` otherwise.
  */
-export async function openSqliteStore(file: string, opts: SqliteOptions = {}): Promise<Store> {
+export async function openSqliteStore(file: string, opts: SqliteOptions = {}): Promise<AuditStore> {
   const db = openSqliteDatabase(file, opts);
   try {
     const store = new SqliteStore(db, opts.readonly === true);
@@ -198,7 +198,7 @@ function checkBatchShape(batch: AppendBatch): void {
   if (!Number.isSafeInteger(head.createdAt)) throw badInput('head createdAt is not an integer');
 }
 
-class SqliteStore implements Store {
+class SqliteStore implements AuditStore {
   private readonly db: Database.Database;
   private readonly readonly: boolean;
   private closed = false;

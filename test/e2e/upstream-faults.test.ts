@@ -16,7 +16,6 @@ import { Sequencer } from '../../src/log/sequencer.ts';
 import { LogService } from '../../src/log/service.ts';
 import { Upstream } from '../../src/upstream/index.ts';
 import { buildServer } from '../../src/http/server.ts';
-import type { TileStore } from '../../src/http/tiles.ts';
 import { FakeProxy, type Reply } from '../helpers/fake-proxy.ts';
 import { buildGoProxy } from '../helpers/goproxy.ts';
 import { tempDir } from '../helpers/server.ts';
@@ -56,8 +55,7 @@ describe('upstream faults through the server', () => {
       retries: { count: 1, baseDelayMs: 5, maxDelayMs: 10 },
     });
     app = buildServer({
-      service: new LogService(store, seq, upstream),
-      store: store as TileStore,
+      log: new LogService(store, seq, upstream),
       name: 'faults.test',
     });
     await app.ready();
