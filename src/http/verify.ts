@@ -24,11 +24,11 @@ import type { LogApi } from '../log/api.ts';
 import type { ResponseSigner } from '../keys/types.ts';
 import { summarize, type VerifyResponse } from '../verify/response.ts';
 import { requireSigner, signedResponseHook } from './sign.ts';
-import { DEFAULTS } from '../config.ts';
+import { defaultOf } from '../settings.ts';
 
 export const VERIFY_DEFAULTS = {
-  bodyLimit: DEFAULTS.verifyMaxBytes,
-  maxLines: DEFAULTS.verifyMaxLines,
+  bodyLimit: defaultOf('verifyMaxBytes'),
+  maxLines: defaultOf('verifyMaxLines'),
   maxFetch: 1000,
 } as const;
 
