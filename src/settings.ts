@@ -169,6 +169,20 @@ export const SETTINGS = {
     default: '2',
     parse: whole(1, 16),
   }),
+  against: optional({
+    flag: 'against',
+    arg: '<url-or-dir>',
+    help: 'also check that this serving endpoint or published directory shows the same tree',
+    parse: text,
+  }),
+  trust: optional({
+    flag: 'trust',
+    arg: '<trust.json>',
+    help: "the log's trust bundle: its verifierKeys are the note keys heads must be signed with",
+    parse: text,
+  }),
+  json: toggle({ flag: 'json', help: 'print the report as JSON' }),
+  out: optional({ flag: 'out', arg: '<file>', help: 'file to write (never overwritten)', parse: text }),
 } satisfies Record<string, Setting<unknown>>;
 
 export type SettingName = keyof typeof SETTINGS;

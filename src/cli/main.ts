@@ -29,6 +29,14 @@ const COMMANDS: Record<string, { description: string; load: () => Promise<Regist
     description: 'fill the log offline from a GOPROXY-layout directory, a GOMODCACHE, or module zips',
     load: async () => (await import('./ingest.ts')).registerIngest,
   },
+  audit: {
+    description: 'check a log database end to end (exit 0 clean, 1 inconsistent, 2 error)',
+    load: async () => (await import('./audit.ts')).registerAudit,
+  },
+  backup: {
+    description: 'write an online, consistent, verified snapshot of a SQLite log',
+    load: async () => (await import('./backup.ts')).registerBackup,
+  },
   verify: {
     description: 'check a go.sum against the log (exit 0 match, 1 mismatch, 2 unknown/invalid/error)',
     load: async () => (await import('./verify.ts')).registerVerify,

@@ -22,6 +22,8 @@ export interface OpenStoreOptions {
   readonly?: boolean;
   /** SQLite: how long to wait for another connection's write lock (ms). */
   busyTimeoutMs?: number;
+  /** Check at open that head, records and hashes agree (default true; audits report instead). */
+  check?: boolean;
 }
 
 /** Parses a `--db` value (see the file comment); throws SumkeepError('config'). */

@@ -26,6 +26,11 @@ import type { AppendBatch, AuditStore, LogRecord, SignedHead } from './store.ts'
 export interface SqliteOptions {
   /** Open an existing database for reading only (audits, tools); it is never migrated then. */
   readonly?: boolean;
+  /**
+   * Check at open that the latest head, the records and the leaf hashes agree on the size (default
+   * true). `sumkeep audit` opens without it, to report what disagrees rather than stop.
+   */
+  check?: boolean;
   /** How long to wait for another connection's lock before failing with SQLITE_BUSY (default 5000). */
   busyTimeoutMs?: number;
 }
@@ -43,7 +48,7 @@ export async function openSqliteStore(file: string, opts: SqliteOptions = {}): P
   const db = openSqliteDatabase(file, opts);
   try {
     const store = new SqliteStore(db, opts.readonly === true);
-    store.checkConsistent();
+    if (opts.check !== false) store.checkConsistent();
     return store;
   } catch (e) {
     db.close();
@@ -219,6 +224,12 @@ class SqliteStore implements AuditStore {
   private readonly headSizeStmt: Database.Statement<[number], number>;
   private readonly insertHeadNote: Database.Statement<[number, Uint8Array, number]>;
   private readonly headNotesStmt: Database.Statement<[number], Buffer>;
+  private readonly rangeStmt: Database.Statement<[number, number], RecordRow>;
+  private readonly headsAfterStmt: Database.Statement<[number, number], HeadRow>;
+  private readonly duplicatesStmt: Database.Statement<
+    [number],
+    { path: string; version: string; ids: string }
+  >;
 
   private readonly readHashesTx: Database.Transaction<(indexes: readonly number[]) => Uint8Array[]>;
   private readonly appendTx: Database.Transaction<(batch: AppendBatch) => void>;
@@ -266,6 +277,13 @@ class SqliteStore implements AuditStore {
     this.headNotesStmt = db
       .prepare<[number], Buffer>('SELECT note FROM head_notes WHERE size = ? ORDER BY created_at, note')
       .pluck();
+    this.rangeStmt = db.prepare(`SELECT ${cols} FROM records WHERE id >= ? AND id < ? ORDER BY id`);
+    this.headsAfterStmt = db.prepare(
+      'SELECT size, hash, note, created_at FROM heads WHERE size > ? ORDER BY size LIMIT ?',
+    );
+    this.duplicatesStmt = db.prepare(
+      'SELECT path, version, group_concat(id) AS ids FROM records GROUP BY path, version HAVING count(*) > 1 LIMIT ?',
+    );
     this.probeStmt = db.prepare(
       'INSERT INTO write_probe (id, checked_at) VALUES (0, ?) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at',
     );
@@ -462,6 +480,34 @@ class SqliteStore implements AuditStore {
   async headNotes(size: number): Promise<Uint8Array[]> {
     checkIndex('head size', size);
     return this.run('read head notes', () => this.headNotesStmt.all(size).map((b) => new Uint8Array(b)));
+  }
+
+  async recordsRange(start: number, count: number): Promise<LogRecord[]> {
+    checkIndex('start', start);
+    checkIndex('count', count);
+    if (!isIndex(start + count)) throw badInput('record range out of bounds');
+    return this.run('read records', () => this.rangeStmt.all(start, start + count).map(toRecord));
+  }
+
+  async headsAfter(size: number, limit: number): Promise<SignedHead[]> {
+    if (!Number.isSafeInteger(size) || size < -1)
+      throw badInput(`size must be an integer >= -1, got ${String(size)}`);
+    checkIndex('limit', limit);
+    return this.run('read heads', () => this.headsAfterStmt.all(size, limit).map(toHead));
+  }
+
+  async duplicateVersions(limit: number): Promise<{ path: string; version: string; ids: number[] }[]> {
+    checkIndex('limit', limit);
+    return this.run('find duplicate versions', () =>
+      this.duplicatesStmt.all(limit).map((r) => ({
+        path: r.path,
+        version: r.version,
+        ids: r.ids
+          .split(',')
+          .map(Number)
+          .sort((a, b) => a - b),
+      })),
+    );
   }
 
   async checkWritable(): Promise<void> {

@@ -114,4 +114,14 @@ export interface AuditStore extends Store {
   recordById(id: number): Promise<LogRecord | null>;
   /** The further notes kept for the head of `size` (Store.addHeadNote), oldest first. */
   headNotes(size: number): Promise<Uint8Array[]>;
+
+  /**
+   * The records with ids in [start, start+count) that exist, by id. Unlike recordTexts this never
+   * throws for a gap: an audit reads a database that may have been altered behind the store.
+   */
+  recordsRange(start: number, count: number): Promise<LogRecord[]>;
+  /** At most `limit` heads larger than `size`, smallest first (paging through every head). */
+  headsAfter(size: number, limit: number): Promise<SignedHead[]>;
+  /** Module versions that more than one record claims (at most `limit`), with their record ids. */
+  duplicateVersions(limit: number): Promise<{ path: string; version: string; ids: number[] }[]>;
 }
