@@ -72,7 +72,10 @@ export class CheckpointGuard {
    * Throws `log_inconsistent` unless `head` (the database's latest) is the kept head or extends
    * it, proven with the database's stored hashes read through `readHashes`.
    */
-  async check(head: SignedHead | null, readHashes: (indexes: readonly number[]) => Promise<Uint8Array[]>): Promise<void> {
+  async check(
+    head: SignedHead | null,
+    readHashes: (indexes: readonly number[]) => Promise<Uint8Array[]>,
+  ): Promise<void> {
     const kept = await this.load();
     if (kept === null) return;
     const size = head?.size ?? 0;
