@@ -26,9 +26,11 @@ export function parseApiTarget(target: string): { path: string; version: string 
   try {
     return parseLookupTarget(target);
   } catch (e) {
-    // Only the unescaping can object to a plain path with capitals; validation comes later.
-    if (!isSumkeepError(e) || target.includes('!') || !/[A-Z]/.test(target)) throw e;
-    const at = target.lastIndexOf('@');
+    // Only the unescaping can object to a plain path with capitals; validation comes later. A
+    // bad_input (over the length bounds, no "@") holds for the plain form too, so it stands.
+    if (!isSumkeepError(e) || e.code === 'bad_input' || target.includes('!') || !/[A-Z]/.test(target))
+      throw e;
+    const at = target.indexOf('@');
     if (at <= 0 || at === target.length - 1) throw e;
     return { path: target.slice(0, at), version: target.slice(at + 1) };
   }

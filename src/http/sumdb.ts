@@ -34,7 +34,8 @@ const MAX_ESCAPED_VERSION = 240;
 
 /** Splits "<escaped path>@<escaped version>" and unescapes both; throws 400-class errors. */
 export function parseLookupTarget(target: string): { path: string; version: string } {
-  const at = target.lastIndexOf('@');
+  // The first "@", as Go's sumdb server splits: a module path never holds one, a version may.
+  const at = target.indexOf('@');
   if (at > MAX_ESCAPED_PATH || target.length - at - 1 > MAX_ESCAPED_VERSION) {
     throw new SumkeepError(
       'bad_input',
