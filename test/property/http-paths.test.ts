@@ -1,6 +1,6 @@
 // Properties of the URL path parsers at the HTTP edge: parseLookupTarget (src/http/sumdb.ts,
 // "/lookup/<escaped M>@<escaped V>"), parseApiTarget (src/http/gosum.ts, the same or plain) and
-// TileServer.parse (src/http/tiles.ts, "tile/8/..."). Each raises only 400/404-class
+// TileServer.parse (src/log/tiles.ts, "tile/8/..."). Each raises only 400/404-class
 // SumkeepErrors, round-trips what the go command sends, and holds its length bounds.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,7 +8,8 @@ import { escapePath, escapeVersion } from '../../src/core/module.ts';
 import { tilePath, type Tile } from '../../src/core/tlog/index.ts';
 import { parseApiTarget } from '../../src/http/gosum.ts';
 import { parseLookupTarget } from '../../src/http/sumdb.ts';
-import { TileServer, type TileStore } from '../../src/http/tiles.ts';
+import { TileServer } from '../../src/log/tiles.ts';
+import type { Store } from '../../src/store/store.ts';
 import { escapableVersionArb, modulePathArb } from './arbitraries.ts';
 import { attemptWithCodes, editsArb, fc, mutateString, noiseString } from './fc.ts';
 
@@ -105,7 +106,7 @@ describe('parseApiTarget', () => {
 });
 
 describe('TileServer.parse', () => {
-  const server = new TileServer({} as TileStore);
+  const server = new TileServer({} as Store);
   const tileArb: fc.Arbitrary<Tile> = fc
     .record({
       H: fc.oneof(fc.constant(8), fc.integer({ min: 1, max: 30 })),
