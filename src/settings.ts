@@ -182,7 +182,13 @@ export const SETTINGS = {
     parse: text,
   }),
   json: toggle({ flag: 'json', help: 'print the report as JSON' }),
-  out: optional({ flag: 'out', arg: '<file>', help: 'file to write (never overwritten)', parse: text }),
+  follow: toggle({ flag: 'follow', help: 'keep going: publish every new head as it is committed' }),
+  out: optional({
+    flag: 'out',
+    arg: '<path>',
+    help: 'where to write: the backup file (never overwritten) or the publish directory',
+    parse: text,
+  }),
 } satisfies Record<string, Setting<unknown>>;
 
 export type SettingName = keyof typeof SETTINGS;
