@@ -489,6 +489,29 @@ describe('Upstream.fetchModule', () => {
       assert.equal(got.source, good.url);
       assert.equal(up.isPrivate('example.com/mm'), false);
     });
+
+    it('trims each pattern, so a module after ", " is private too', async () => {
+      const up = upstream(good.url, { private: 'example.com/other, example.com/m ' });
+      await assert.rejects(up.fetchModule(M.path, M.version), fails('private_module'));
+      assert.equal(up.isPrivate('example.com/other/x'), true);
+      assert.equal(good.count(), 0);
+    });
+
+    it('names where the patterns came from in its refusal', async () => {
+      const up = upstream(good.url, { private: 'example.com/m', privateSource: 'GOPRIVATE' });
+      await assert.rejects(
+        up.fetchModule(M.path, M.version),
+        fails('private_module', /^example\.com\/m matches GOPRIVATE; it enters the log only by/),
+      );
+      assert.equal(good.count(), 0);
+    });
+
+    it('refuses a malformed pattern when it is built, naming the pattern', () => {
+      assert.throws(
+        () => upstream(good.url, { private: 'example.com/m,[oops' }),
+        (e) => e instanceof SumkeepError && e.code === 'config' && e.message.includes('"[oops"'),
+      );
+    });
   });
 
   describe('credentials', () => {
