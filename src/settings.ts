@@ -82,7 +82,8 @@ export const SETTINGS = {
     flag: 'upstream',
     arg: '<list>',
     help: 'GOPROXY-syntax list of upstream proxies, or "off"',
-    defaultHelp: 'GOPROXY without its direct entries, else https://proxy.golang.org',
+    defaultHelp:
+      'GOPROXY up to its "direct" (GOPROXY=off: none); https://proxy.golang.org only when GOPROXY is unset too',
     parse: text,
   }),
   listen: withDefault({
@@ -102,7 +103,10 @@ export const SETTINGS = {
   private: optional({
     flag: 'private',
     arg: '<globs>',
-    help: 'GOPRIVATE-syntax globs of modules never fetched upstream (they enter the log by ingest)',
+    help:
+      'GOPRIVATE-syntax globs of modules never fetched upstream (they enter the log by ingest); ' +
+      'each one trimmed, a malformed one refused',
+    defaultHelp: 'GOPRIVATE and GONOSUMDB together',
     parse: text,
   }),
   batchDelayMs: withDefault({
