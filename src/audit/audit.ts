@@ -63,7 +63,7 @@ export interface OtherTree {
 export interface AuditOptions {
   /** The note keys heads must be signed with (every generation the log has used). */
   verifiers: VerifierSet;
-  /** Records read per database round trip (default 10,000). */
+  /** Records read per database round trip (default 2,000). */
   batch?: number;
   /** Findings kept in the report (default 1,000); the rest are only counted. */
   maxFindings?: number;
@@ -161,7 +161,7 @@ function noteProblem(note: Uint8Array, size: number, root: Hash, verifiers: Veri
 }
 
 export async function auditLog(store: AuditStore, opts: AuditOptions): Promise<AuditReport> {
-  const batch = opts.batch ?? 10_000;
+  const batch = opts.batch ?? 2000;
   if (!Number.isSafeInteger(batch) || batch < 1)
     throw new SumkeepError('config', 'audit batch must be positive');
   const findings = new Findings(opts.maxFindings ?? 1000);

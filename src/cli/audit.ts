@@ -75,7 +75,7 @@ async function audit(flags: AuditFlags): Promise<number> {
   const verifiers = verifierSet(noteVerifiers(s.keys, isGiven('keys', flags), s.trust));
   const copy = s.against === undefined ? null : otherCopy(s.against);
   const other = copy === null ? null : await otherLatest(copy, verifiers);
-  const store = await openStore(s.db, { readonly: true, check: false });
+  const store = await openStore(s.db, { readonly: true, check: false, scan: true });
   const tty = process.stderr.isTTY === true && !s.json;
   const bar = tty
     ? new cliProgress.SingleBar(

@@ -23,7 +23,7 @@ export function registerPublish(program: Command): void {
   addSettings(cmd, PUBLISH_SETTINGS).action(async (flags: Partial<Record<string, string | boolean>>) => {
     const s = readSettings(PUBLISH_SETTINGS, flags);
     if (s.out === undefined) throw new SumkeepError('config', '--out <dir> is required');
-    const store = await openStore(s.db, { readonly: true });
+    const store = await openStore(s.db, { readonly: true, scan: true });
     try {
       const pub = new Publisher(s.out, store);
       await syncOnce(pub, store, process.stderr.isTTY === true);

@@ -24,6 +24,8 @@ export interface OpenStoreOptions {
   busyTimeoutMs?: number;
   /** Check at open that head, records and hashes agree (default true; audits report instead). */
   check?: boolean;
+  /** A tool that reads the whole log once: memory must not grow with the database. */
+  scan?: boolean;
 }
 
 /** Parses a `--db` value (see the file comment); throws SumkeepError('config'). */

@@ -31,6 +31,11 @@ export interface SqliteOptions {
    * true). `sumkeep audit` opens without it, to report what disagrees rather than stop.
    */
   check?: boolean;
+  /**
+   * For tools that read the whole log once (audit, publish, copies): no memory map and a small
+   * page cache, so that memory does not grow with the database (mapped pages count as resident).
+   */
+  scan?: boolean;
   /** How long to wait for another connection's lock before failing with SQLITE_BUSY (default 5000). */
   busyTimeoutMs?: number;
 }
@@ -100,8 +105,10 @@ export function openSqliteDatabase(file: string, opts: SqliteOptions = {}): Data
     // 128 MiB page cache (the default is 2 MiB) and reads through a memory map: at 1,000,000 records
     // the (path, version) index alone is ~50 MiB, and a lookup that misses the cache costs 2x.
     // The map is virtual memory backed by the file: the OS pages it in and out as it needs.
-    db.pragma('cache_size = -131072');
-    db.pragma('mmap_size = 1073741824');
+    // A scan (audit, publish) reads every page once: an 8 MiB cache and no map keep its resident
+    // memory flat whatever the size of the log (mapped pages count as resident).
+    db.pragma(opts.scan === true ? 'cache_size = -8192' : 'cache_size = -131072');
+    db.pragma(opts.scan === true ? 'mmap_size = 0' : 'mmap_size = 1073741824');
     db.pragma('foreign_keys = ON');
     if (readonly) checkSchema(db, file, migrations);
     else migrate(db, file, migrations);
