@@ -2,9 +2,11 @@
  * `npm run bench -- hash [--runs N] [--keep]`: how fast sumkeep hashes module zips, against Go's
  * own dirhash.HashZip (the code the go command runs for go.sum) on the same files.
  *
- * Builds two zips in a temporary directory with the test zip writer:
- *  - big:  one 200 MiB file of Go-like source text, deflated (level 6);
- *  - many: 2,000 files of 0.5-20 KiB each, deflated, in 50 directories.
+ * Builds three zips in a temporary directory with the test zip writer:
+ *  - big:    one 200 MiB file of Go-like source text, deflated (level 6);
+ *  - many:   2,000 files of 0.5-20 KiB each, deflated, in 50 directories;
+ *  - random: one 200 MiB file of incompressible bytes, deflated (level 6; zlib then writes
+ *            mostly stored blocks, so the zip is as large as its content).
  * Each side runs in its own child process, hashing the zip N times (default 5): sumkeep's
  * hashModuleZip (full validation included) as compiled JavaScript, the way bin/sumkeep.js runs it
  * (src/zip and src/core are transpiled with TypeScript into bench/out/js; running through tsx
@@ -12,7 +14,8 @@
  * validation) in bench/go/hashzip, built from Debian's golang-golang-x-mod-dev sources without
  * network. Peak RSS is each child's own high-water mark (VmHWM; see CHILD for why not getrusage),
  * so it includes the runtime itself; the Node runtime's own baseline (after imports, before
- * hashing) is printed beside it.
+ * hashing) is printed beside it. One more child per zip runs the whole CLI, `sumkeep hash zip`,
+ * once, for its peak RSS: what a user's command costs, with every command's modules loaded.
  *
  * Reports the first (cold: Node has not compiled the code yet) and the median run, throughput in
  * MiB/s of uncompressed content, and sumkeep/go ratios (time: below 1 is faster than Go).
@@ -22,10 +25,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import ts from 'typescript';
 import { hashModuleZip } from '../src/zip/index.ts';
 import { findGo, goEnv } from '../test/helpers/go.ts';
-import { ZipWriter } from '../test/helpers/zipwriter.ts';
+import { peakRssKib, transpileSources, writePeakRssPreload } from '../test/helpers/compiled.ts';
+import { ZipWriter, incompressible } from '../test/helpers/zipwriter.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const MiB = 1 << 20;
@@ -119,7 +122,7 @@ function* text(totalBytes: number, seed: number): Generator<Buffer> {
   }
 }
 
-async function buildZips(dir: string): Promise<{ big: string; many: string }> {
+async function buildZips(dir: string): Promise<{ big: string; many: string; random: string }> {
   const big = path.join(dir, 'big.zip');
   const bw = new ZipWriter(big);
   bw.add({ name: 'example.com/big@v1.0.0/go.mod', content: 'module example.com/big\n' });
@@ -139,7 +142,13 @@ async function buildZips(dir: string): Promise<{ big: string; many: string }> {
     buf = buf.subarray(size);
   }
   mw.close();
-  return { big, many };
+
+  const random = path.join(dir, 'random.zip');
+  const rw = new ZipWriter(random);
+  rw.add({ name: 'example.com/random@v1.0.0/go.mod', content: 'module example.com/random\n' });
+  await rw.addStream({ name: 'example.com/random@v1.0.0/data/blob.bin' }, incompressible(200 * MiB, 4));
+  rw.close();
+  return { big, many, random };
 }
 
 function buildGo(): string {
@@ -159,36 +168,23 @@ function buildGo(): string {
   return out;
 }
 
-/**
- * Transpiles src/zip and src/core (all that hashModuleZip imports) to JavaScript under
- * bench/out/js, keeping the src/ layout so that bare imports (yauzl) resolve from the repo's
- * node_modules. No type check: `npm run lint` does that.
- */
+/** src/zip and src/core (all that hashModuleZip imports) as JavaScript under bench/out/js. */
 function transpile(): string {
-  const out = path.join(repo, 'bench', 'out', 'js');
-  fs.rmSync(out, { recursive: true, force: true });
-  const walk = (dir: string): string[] =>
-    fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
-      const p = path.join(dir, d.name);
-      if (d.isDirectory()) return walk(p);
-      return d.name.endsWith('.ts') ? [p] : [];
-    });
-  for (const file of [...walk(path.join(repo, 'src', 'zip')), ...walk(path.join(repo, 'src', 'core'))]) {
-    const js = ts.transpileModule(fs.readFileSync(file, 'utf8'), {
-      fileName: file,
-      compilerOptions: {
-        module: ts.ModuleKind.ESNext,
-        target: ts.ScriptTarget.ES2022,
-        rewriteRelativeImportExtensions: true,
-        verbatimModuleSyntax: true,
-      },
-    }).outputText;
-    const dest = path.join(out, path.relative(path.join(repo, 'src'), file)).replace(/\.ts$/, '.js');
-    fs.mkdirSync(path.dirname(dest), { recursive: true });
-    fs.writeFileSync(dest, js);
-  }
-  fs.writeFileSync(path.join(out, 'package.json'), '{"type":"module"}\n');
+  const out = transpileSources(path.join(repo, 'bench', 'out', 'js'), ['zip', 'core']);
   return pathToFileURL(path.join(out, 'zip', 'index.js')).href;
+}
+
+/**
+ * Peak RSS of one `sumkeep hash zip <zip>` (the whole CLI transpiled under bench/out/cli, as
+ * bin/sumkeep.js runs dist/: it loads every command's modules, the server's included).
+ */
+function cliPeak(cliMain: string, preload: string, zip: string): { h1: string; kib: number } {
+  const r = spawnSync(process.execPath, ['--import', preload, cliMain, 'hash', 'zip', zip], {
+    cwd: repo,
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`sumkeep hash zip ${zip} failed:\n${r.stderr}`);
+  return { h1: r.stdout.trim(), kib: peakRssKib(r.stderr) };
 }
 
 /**
@@ -250,6 +246,8 @@ export async function main(args: string[]): Promise<void> {
     console.log(`built the zips in ${((Date.now() - t0) / 1000).toFixed(1)} s in ${dir}`);
     const hashzip = buildGo();
     const entry = transpile();
+    const cliMain = path.join(transpileSources(path.join(repo, 'bench', 'out', 'cli')), 'cli', 'main.js');
+    const preload = writePeakRssPreload(path.join(repo, 'bench', 'out'));
     const goVersion = spawnSync(findGo()!, ['version'], { encoding: 'utf8' }).stdout.trim();
     console.log(`${goVersion}; runs per side: ${runs}\n`);
 
@@ -260,6 +258,9 @@ export async function main(args: string[]): Promise<void> {
       const ours = runJson(process.execPath, ['--input-type=module', '-e', CHILD, entry, zip, String(runs)]);
       const go = runJson(hashzip, ['-n', String(runs), zip]);
       if (ours.h1 !== go.h1) throw new Error(`h1 differs on ${label}: sumkeep ${ours.h1}, go ${go.h1}`);
+      const cli = cliPeak(cliMain, preload, zip);
+      if (cli.h1 !== go.h1)
+        throw new Error(`h1 differs on ${label}: sumkeep hash zip ${cli.h1}, go ${go.h1}`);
       const mibs = (ms: number): string => (content / MiB / (ms / 1000)).toFixed(0);
       const mo = median(ours.times_ms);
       const mg = median(go.times_ms);
@@ -271,6 +272,7 @@ export async function main(args: string[]): Promise<void> {
         (mo / mg).toFixed(2),
         `${mibs(mo)} / ${mibs(mg)}`,
         `${(ours.max_rss_kib / 1024).toFixed(0)} (${((ours.baseline_rss_kib ?? 0) / 1024).toFixed(0)})`,
+        `${(cli.kib / 1024).toFixed(0)}`,
         `${(go.max_rss_kib / 1024).toFixed(0)}`,
         (ours.max_rss_kib / go.max_rss_kib).toFixed(1),
       ]);
@@ -283,6 +285,7 @@ export async function main(args: string[]): Promise<void> {
       'time sumkeep/go',
       'MiB/s sumkeep / go',
       'sumkeep peak RSS MiB (runtime baseline)',
+      '`sumkeep hash zip` peak RSS MiB',
       'go peak RSS MiB',
       'RSS sumkeep/go',
     ];

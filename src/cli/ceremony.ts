@@ -122,7 +122,7 @@ export function registerCeremony(program: Command): void {
     .description(
       'issue a TLS server certificate (ECDSA P-256) from the root CA, for serve --tls-cert/--tls-key',
     )
-    .option('--host <name>', 'DNS name of the server (repeat for more)', collect, [])
+    .option('--host <name>', 'DNS name of the server (repeat for more; addresses go in --ip)', collect, [])
     .option('--ip <addr>', 'IP address of the server (repeat for more)', collect, [])
     .option(...keysOption())
     .option('--root <dir>', 'directory holding root-ca.key (default: the key directory)')

@@ -9,17 +9,11 @@ import { join } from 'node:path';
 import { bytesEqual } from '../core/bytes.ts';
 import { SumkeepError, isSumkeepError } from '../core/errors.ts';
 import { describeKey, generateKeyPair, type KeyAlgorithm } from './algorithms.ts';
+import { issuerProblem } from './constraints.ts';
 import { ROOT_CERT_FILE, ROOT_KEY_FILE, sha256Hex } from './layout.ts';
 import { readPem, toPem } from './pem.ts';
 import { BACKDATE_MS, DAY_MS, rootCommonName, rootExtensions } from './profiles.ts';
-import {
-  KEY_USAGE,
-  certificateProfile,
-  createCertificate,
-  parseCertificate,
-  type Extensions,
-  type ParsedCertificate,
-} from './x509.ts';
+import { createCertificate, parseCertificate, type Extensions, type ParsedCertificate } from './x509.ts';
 
 export interface RootCertificate {
   file: string;
@@ -91,14 +85,13 @@ export function parseCertificatePem(
 export function rootCertificateFromDer(der: Uint8Array, source: string): RootCertificate {
   const pem = toPem(der, 'CERTIFICATE');
   const { parsed, x509 } = parseCertificatePem(pem, source);
-  const profile = certificateProfile(parsed);
-  if (
-    !bytesEqual(parsed.subject, parsed.issuer) ||
-    !x509.verify(x509.publicKey) ||
-    !profile.ca ||
-    !profile.keyUsage.includes(KEY_USAGE.keyCertSign)
-  ) {
+  if (!bytesEqual(parsed.subject, parsed.issuer) || !x509.verify(x509.publicKey)) {
     throw new SumkeepError('config', `${source} is not a self-signed CA certificate`);
+  }
+  // The same issuer rules as `sumkeep verify` applies to the pinned root (constraints.ts).
+  const problem = issuerProblem(der);
+  if (problem !== null) {
+    throw new SumkeepError('config', `${source} is not a self-signed CA certificate: it ${problem}`);
   }
   describeKey(x509.publicKey);
   return { file: source, der, pem, parsed, x509, publicKey: x509.publicKey, sha256: sha256Hex(der) };

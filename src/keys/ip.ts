@@ -63,3 +63,63 @@ export function parseIpAddress(s: string): Uint8Array | null {
   if (typeof s !== 'string') return null;
   return s.includes(':') ? parseV6(s) : parseV4(s);
 }
+
+/**
+ * One number of an IPv4 address as resolvers read it (inet_aton, the WHATWG URL host parser):
+ * "0x" then hex digits (none: 0), "0" then octal digits, or decimal. null: not such a number.
+ */
+function ipv4Number(part: string): number | null {
+  let radix = 10;
+  let digits = part;
+  if (part.startsWith('0x')) {
+    radix = 16;
+    digits = part.slice(2);
+    if (digits === '') return 0;
+  } else if (part.length > 1 && part.startsWith('0')) {
+    radix = 8;
+    digits = part.slice(1);
+  }
+  const re = radix === 16 ? /^[0-9a-f]+$/ : radix === 8 ? /^[0-7]+$/ : /^[0-9]+$/;
+  return re.test(digits) ? parseInt(digits, radix) : null;
+}
+
+/**
+ * The dotted quad a resolver makes of `parts` (1 to 4 numbers, the last filling the remaining
+ * bytes: "127.1" is 127.0.0.1, "2130706433" too), or null.
+ */
+function lenientIpv4(parts: string[]): string | null {
+  if (parts.length < 1 || parts.length > 4) return null;
+  const nums = parts.map(ipv4Number);
+  if (nums.some((n) => n === null)) return null;
+  const last = nums.pop()!;
+  if (nums.some((n) => n! > 255) || last >= 256 ** (4 - nums.length)) return null;
+  const bytes = [...(nums as number[])];
+  for (let i = 3 - nums.length; i >= 0; i--) bytes.push(Math.floor(last / 256 ** i) % 256);
+  return bytes.join('.');
+}
+
+/**
+ * Whether a would-be host name is written like an IP address, as a resolver or URL parser would
+ * take it:
+ *   IPv6   any ':' or a leading '[' (no DNS name holds either): brackets and a zone id ("%eth0",
+ *          or "%25eth0" as in URLs) are dropped, since a certificate's iPAddress holds neither;
+ *   IPv4   the last label (after one trailing dot) is all decimal digits, or a number in the
+ *          lenient forms of ipv4Number ("0x7f"): the WHATWG URL standard's "ends in a number",
+ *          under which the whole host is parsed as an address (RFC 1123 2.1 already keeps
+ *          top-level labels from being all-numeric).
+ * Returns null when not IP-shaped; else `address`, the text to pass as --ip (null when the host
+ * looks like an address but is not a valid one).
+ */
+export function ipShapedHost(host: string): { address: string | null } | null {
+  const h = host.toLowerCase();
+  if (h.includes(':') || h.startsWith('[')) {
+    const inner = /^\[(.*)\]$/.exec(h)?.[1] ?? h;
+    const bare = inner.replace(/%(25)?[^%]*$/, '');
+    return { address: bare !== '' && !bare.includes('[') && parseV6(bare) !== null ? bare : null };
+  }
+  const parts = h.split('.');
+  if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
+  const last = parts[parts.length - 1]!;
+  if (!/^[0-9]+$/.test(last) && ipv4Number(last) === null) return null;
+  return { address: lenientIpv4(parts) };
+}

@@ -13,7 +13,7 @@ import { SumkeepError } from '../core/errors.ts';
 import { issueCertificate, loadRootAuthority } from './authority.ts';
 import { checkDays } from './ceremony.ts';
 import { CreatedFiles, refuseExisting } from './files.ts';
-import { parseIpAddress } from './ip.ts';
+import { ipShapedHost, parseIpAddress } from './ip.ts';
 import { MODE_ONLINE_KEY, MODE_PUBLIC, TLS_DEFAULT_BASENAME } from './layout.ts';
 import { toPem } from './pem.ts';
 import { TLS_DEFAULT_DAYS, TLS_MAX_DAYS, tlsExtensions } from './profiles.ts';
@@ -43,8 +43,31 @@ export interface TlsResult {
 const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
 const DNS_RE = new RegExp(`^(?:\\*\\.)?(?:${LABEL}\\.)*${LABEL}$`);
 
-/** A host name for dNSName: lowercase LDH labels, an optional leading "*." wildcard. */
+/**
+ * A host name for dNSName: lowercase LDH labels, an optional leading "*." wildcard. A host written
+ * like an IP address ("127.0.0.1", "127.1", "[::1]": ip.ts ipShapedHost) is refused: clients match
+ * an address only against iPAddress entries, so such a dNSName would never be used.
+ */
 export function checkHostName(host: string): string {
+  const ip = ipShapedHost(host);
+  if (ip !== null) {
+    const q = JSON.stringify(host);
+    if (ip.address === null) {
+      throw new SumkeepError(
+        'config',
+        `--host ${q} looks like an IP address but is not a valid one (nor a DNS name); give addresses with --ip`,
+      );
+    }
+    const zone = /%/.test(host) ? ' (a certificate holds no zone id)' : '';
+    const read =
+      ip.address === host.toLowerCase().replace(/\.$/, '') || zone !== '' || host.startsWith('[')
+        ? ''
+        : ` (resolvers read it as ${ip.address})`;
+    throw new SumkeepError(
+      'config',
+      `--host ${q} is an IP address${read}: pass it as --ip ${ip.address}${zone}`,
+    );
+  }
   const h = host.toLowerCase().replace(/\.$/, '');
   if (h.length > 253 || !DNS_RE.test(h)) {
     throw new SumkeepError(

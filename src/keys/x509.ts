@@ -347,6 +347,8 @@ export function certificateProfile(c: ParsedCertificate): CertificateProfile {
     const pl = parts[i];
     if (pl) {
       const n = expectTag(pl, TAG.INTEGER, 'pathLen').content;
+      // INTEGER (0..MAX): an empty or negative (top bit set) value is malformed, not a limit.
+      if (n.length === 0 || n[0]! & 0x80) throw bad('pathLen is not a non-negative INTEGER');
       if (n.length > 2) throw bad('pathLen too large');
       out.pathLen = n.reduce((acc, b) => acc * 256 + b, 0);
     }

@@ -2,13 +2,17 @@
  * Client side of the trust chain: from a pinned root certificate to the key that signed an answer.
  *
  *   pinned root   trust.json's root: the SHA-256 of its certificate DER must equal root.sha256,
- *                 and it must be a self-signed CA certificate, valid now.
+ *                 and it must be a self-signed CA certificate (basicConstraints cA TRUE, critical,
+ *                 keyUsage keyCertSign: src/keys/constraints.ts issuerProblem), valid now.
  *   signer key    the JWK named by X-Go-Sum-Signer; its x5c chain (standard base64 DER, the key's
- *                 certificate first, the root last) must end in exactly the pinned root's DER, each
- *                 certificate must be issued and signed by the next (node:crypto checkIssued, which
- *                 also wants keyCertSign on the issuer, and verify), every issuer a CA, every
- *                 certificate valid now, the first certificate must be an end-entity certificate
- *                 for response signing (src/keys/profiles.ts hasPurpose) and its public key the JWK's.
+ *                 certificate first, the root last) must end in exactly the pinned root's DER;
+ *                 the RFC 5280 path constraints must hold (src/keys/constraints.ts chainProblem:
+ *                 every issuer a CA with keyCertSign, no pathLenConstraint exceeded, the first
+ *                 certificate not a CA); each certificate must be issued and signed by the next
+ *                 (node:crypto checkIssued and verify), every certificate valid now, the first one
+ *                 an end-entity certificate for response signing (src/keys/profiles.ts hasPurpose)
+ *                 and its public key the JWK's.
+ * Refusals name the certificate by its x5c index and subject, on one line.
  *
  * Everything here reads hostile input (bundles and JWKS come from the network) and throws only
  * SumkeepError: `bad_input` for a malformed bundle or key set, `invalid_signature` for a chain or
@@ -19,6 +23,7 @@ import { SumkeepError } from '../core/errors.ts';
 import { bytesEqual, fromBase64 } from '../core/bytes.ts';
 import { parseTrustBundle as parseCeremonyBundle } from '../keys/trust.ts';
 import type { PublicJwk, TrustBundle } from '../keys/types.ts';
+import { chainProblem, issuerProblem } from '../keys/constraints.ts';
 import { hasPurpose } from '../keys/profiles.ts';
 import { parseCertificate } from '../keys/x509.ts';
 import { jwkPublicKey } from './signature.ts';
@@ -111,6 +116,12 @@ function certFrom(der: Uint8Array, what: string): X509Certificate {
   }
 }
 
+/** `(subject "O=sumkeep, CN=...")` for messages: one line, quoted, at most about 200 characters. */
+function subjectOf(c: X509Certificate): string {
+  const s = c.subject.split('\n').join(', ');
+  return `(subject ${JSON.stringify(s.length > 200 ? s.slice(0, 200) + '...' : s)})`;
+}
+
 function checkValidity(c: X509Certificate, now: number, what: string): void {
   const from = Date.parse(c.validFrom);
   const to = Date.parse(c.validTo);
@@ -137,7 +148,13 @@ export function pinRoot(bundle: TrustBundle, now: number = Date.now()): PinnedRo
       `trust bundle: the root certificate hashes to ${sha256}, not to root.sha256 ${bundle.root.sha256}`,
     );
   }
-  if (!cert.ca || !cert.checkIssued(cert) || !cert.verify(cert.publicKey)) {
+  if (cert.subject !== cert.issuer || !cert.verify(cert.publicKey)) {
+    untrusted('trust bundle: the root certificate is not a self-signed CA certificate');
+  }
+  const problem = issuerProblem(der);
+  if (problem !== null) untrusted(`trust bundle: the root certificate ${subjectOf(cert)} ${problem}`);
+  // checkIssued adds OpenSSL's own issuer checks (key identifiers) on top of the rules above.
+  if (!cert.ca || !cert.checkIssued(cert)) {
     untrusted('trust bundle: the root certificate is not a self-signed CA certificate');
   }
   checkValidity(cert, now, 'the root certificate');
@@ -160,17 +177,23 @@ export function signerKey(jwk: PublicJwk, root: PinnedRoot, now: number = Date.n
     untrusted(`${who}: its certificate chain does not end in the pinned root (sha256 ${root.sha256})`);
   }
   if (certs.length < 2) untrusted(`${who}: the chain holds only the root; the key needs its own certificate`);
+  const broken = chainProblem(ders);
+  if (broken !== null) {
+    untrusted(`${who}: x5c[${broken.index}] ${subjectOf(certs[broken.index]!)} ${broken.problem}`);
+  }
   for (let i = 0; i < certs.length - 1; i++) {
     const c = certs[i]!;
     const issuer = certs[i + 1]!;
-    if (!issuer.ca) untrusted(`${who}: x5c[${i + 1}] is not a CA certificate`);
+    // Node's own view agrees with chainProblem for every certificate sumkeep's parser reads; kept
+    // as a second opinion.
+    if (!issuer.ca) untrusted(`${who}: x5c[${i + 1}] ${subjectOf(issuer)} is not a CA certificate`);
     if (!c.checkIssued(issuer) || !c.verify(issuer.publicKey)) {
       untrusted(`${who}: x5c[${i}] is not issued and signed by x5c[${i + 1}]`);
     }
     checkValidity(c, now, `${who}: x5c[${i}]`);
   }
   const leaf = certs[0]!;
-  if (leaf.ca) untrusted(`${who}: its certificate is a CA certificate, not a signing key's`);
+  if (leaf.ca) untrusted(`${who}: x5c[0] ${subjectOf(leaf)} is a CA certificate, not a signing key's`);
   // Only a certificate issued for response signing counts: the root also certifies note keys and
   // TLS servers, which must not sign answers. The ceremony's own profile check says which it is.
   let forResponses = false;

@@ -1,23 +1,26 @@
 /**
- * yauzl over one open file descriptor, read on demand: the central directory entry by entry, each
- * entry's bytes as a stream. Nothing holds more of the zip than a few read buffers.
+ * yauzl over one open file descriptor, read on demand: the central directory entry by entry, and
+ * each entry's local header; the entry's data is read here (readSmall, chunks) from the offset
+ * yauzl finds and checks, and inflated by hash.ts, which counts every byte against the declared
+ * size itself. Nothing holds more of the zip than a few read buffers, and those are reused: a
+ * buffer per chunk or block left to the garbage collector was most of the peak RSS of hashing a
+ * 200 MiB zip.
  *
  * yauzl is run with lazyEntries (one entry at a time), validateEntrySizes (a stored entry whose
  * compressed and uncompressed sizes differ is an error) and decodeStrings off: entry names stay raw
  * bytes, decoded by names.ts exactly as the go command reads them (strictFileNames only applies to
- * names yauzl decodes itself). Entry data is taken raw from yauzl and inflated by hash.ts, which
- * counts every byte against the declared size itself.
+ * names yauzl decodes itself).
  *
  * The reader serves small reads (central directory records, local headers, small entries) from
  * two cached 64 KiB blocks, one for the central directory cursor and one for the entry data
  * cursor: a zip of many small files is then read with one system call per 64 KiB instead of three
- * or four per entry. It counts the bytes it reads from the file, for progress reports.
+ * or four per entry. Large entries are read in 1 MiB chunks into two more buffers, in turn. It
+ * counts the bytes it reads from the file, for progress reports.
  */
 import fs from 'node:fs';
-import { Readable } from 'node:stream';
 import yauzl from 'yauzl';
 
-/** Chunk size of entry streams: large chunks keep per-chunk overhead (hash, crc, events) small. */
+/** Chunk size of large entries: large chunks keep per-chunk overhead (hash, crc, events) small. */
 const READ_CHUNK = 1 << 20;
 /** Size of a cached block, and the largest read served from the cache. */
 export const BLOCK = 64 << 10;
@@ -25,7 +28,9 @@ const CACHED_BLOCKS = 2;
 
 interface Block {
   start: number;
+  /** The bytes read, a view of `buffer` (BLOCK bytes). */
   data: Buffer;
+  buffer: Buffer;
 }
 
 type ReadCallback = (err: Error | null, bytesRead?: number) => void;
@@ -35,16 +40,15 @@ export class CountingFileReader extends yauzl.RandomAccessReader {
   bytesRead = 0;
   /** Most recently used first. */
   private blocks: Block[] = [];
+  /** The two READ_CHUNK buffers of `chunks`, allocated on first use and kept for every entry. */
+  private readonly streamBuffers: (Buffer | undefined)[] = [undefined, undefined];
+  private streaming = false;
 
   constructor(
     private readonly fd: number,
     private readonly size: number,
   ) {
     super();
-  }
-
-  override _readStreamForRange(start: number, end: number): Readable {
-    return new RangeStream(this, start, end);
   }
 
   override read(
@@ -65,11 +69,66 @@ export class CountingFileReader extends yauzl.RandomAccessReader {
     });
   }
 
-  /** Bytes [position, position + length) of the file, or fewer at its end; length <= 64 KiB. */
+  /**
+   * Bytes [position, position + length) of the file, or fewer at its end; length <= 64 KiB. The
+   * result is a view of a cached block, valid until the next read from this reader.
+   */
   readSmall(position: number, length: number): Promise<Buffer> {
     return new Promise((resolve, reject) => {
       this.cached(position, length, (err, got) => (err || got === undefined ? reject(err) : resolve(got)));
     });
+  }
+
+  /**
+   * Bytes [start, start + length) of the file as chunks of up to READ_CHUNK bytes, read into two
+   * buffers of this reader used in turn, so that streaming an entry allocates nothing per chunk:
+   * a chunk is a view that stays valid only until the next one is asked for (while the consumer
+   * works on one chunk, the next is read into the other buffer). One range at a time per reader.
+   * Throws when the file ends before the range does.
+   */
+  async *chunks(start: number, length: number): AsyncGenerator<Buffer, void, undefined> {
+    if (this.streaming) throw new Error('CountingFileReader.chunks: one range at a time');
+    this.streaming = true;
+    const end = start + length;
+    let pos = start;
+    const next = (i: number): Promise<Buffer> | null => {
+      if (pos >= end) return null;
+      this.streamBuffers[i] ??= Buffer.allocUnsafe(READ_CHUNK);
+      const want = Math.min(READ_CHUNK, end - pos);
+      const at = pos;
+      pos += want;
+      return this.readFully(this.streamBuffers[i]!.subarray(0, want), at);
+    };
+    let turn = 0;
+    let pending = next(turn);
+    try {
+      while (pending !== null) {
+        const chunk = await pending;
+        turn ^= 1;
+        pending = next(turn);
+        yield chunk;
+      }
+    } finally {
+      // A consumer that stops early leaves a read in flight: let it land before the descriptor
+      // can be closed, and drop its outcome.
+      await pending?.catch(() => undefined);
+      this.streaming = false;
+    }
+  }
+
+  /** Fills `buf` from `position`, however many reads it takes; throws at the end of the file. */
+  private async readFully(buf: Buffer, position: number): Promise<Buffer> {
+    let off = 0;
+    while (off < buf.length) {
+      const n = await new Promise<number>((resolve, reject) =>
+        this.readDirect(buf, off, buf.length - off, position + off, (err, got = 0) =>
+          err ? reject(err) : resolve(got),
+        ),
+      );
+      if (n === 0) throw new Error('unexpected end of file');
+      off += n;
+    }
+    return buf;
   }
 
   /** The descriptor belongs to whoever opened it (hashModuleZip closes it); nothing to do here. */
@@ -102,10 +161,14 @@ export class CountingFileReader extends yauzl.RandomAccessReader {
       process.nextTick(callback, null, Buffer.alloc(0));
       return;
     }
-    const data = Buffer.allocUnsafe(want);
+    // The least recently used block's buffer is read into again once the cache is full: views
+    // of it handed out earlier are dead by now (every caller copies or uses its bytes before
+    // asking for more), and a zip of many small files would otherwise allocate a buffer per block.
+    const evicted = this.blocks.length >= CACHED_BLOCKS ? this.blocks.pop()! : null;
+    const data = evicted?.buffer ?? Buffer.allocUnsafe(BLOCK);
     this.readDirect(data, 0, want, position, (err, n = 0) => {
       if (err) return callback(err);
-      const block = { start: position, data: data.subarray(0, n) };
+      const block = { start: position, data: data.subarray(0, n), buffer: data };
       this.blocks = [block, ...this.blocks].slice(0, CACHED_BLOCKS);
       callback(null, block.data.subarray(0, Math.min(length, n)));
     });
@@ -122,42 +185,6 @@ export class CountingFileReader extends yauzl.RandomAccessReader {
       }
     }
     return undefined;
-  }
-}
-
-/**
- * Bytes [start, end) of the reader's file. Not fs.createReadStream({fd}): destroying that stream
- * (which yauzl does when an entry stream is done) closes the shared descriptor.
- */
-class RangeStream extends Readable {
-  private pos: number;
-
-  constructor(
-    private readonly reader: CountingFileReader,
-    start: number,
-    private readonly end: number,
-  ) {
-    super({ highWaterMark: READ_CHUNK });
-    this.pos = start;
-  }
-
-  override _read(): void {
-    const want = Math.min(READ_CHUNK, this.end - this.pos);
-    if (want <= 0) {
-      this.push(null);
-      return;
-    }
-    const buf = Buffer.allocUnsafe(want);
-    this.reader.readDirect(buf, 0, want, this.pos, (err, n = 0) => {
-      if (err) {
-        this.destroy(err);
-      } else if (n === 0) {
-        this.destroy(new Error('unexpected end of file'));
-      } else {
-        this.pos += n;
-        this.push(n === want ? buf : buf.subarray(0, n));
-      }
-    });
   }
 }
 
@@ -202,18 +229,6 @@ export function nextEntry(zip: yauzl.ZipFile): Promise<yauzl.Entry | null> {
     zip.on('end', onEnd);
     zip.on('error', onError);
     zip.readEntry();
-  });
-}
-
-/**
- * An entry's data exactly as stored (compressed for method 8), as yauzl finds it: after checking
- * the local header, and never past the end of the file.
- */
-export function openRawStream(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Readable> {
-  return new Promise((resolve, reject) => {
-    zip.openReadStream(entry, { decodeFileData: false }, (err, stream) =>
-      err ? reject(err) : resolve(stream),
-    );
   });
 }
 

@@ -136,6 +136,11 @@ describe('sumkeep ceremony tls, rotate, export-public', () => {
     assert.equal(runCli(['ceremony', 'init', '--name', 'sum.usage.test', '--keys', keys]).status, 0);
     const cases: [string[], RegExp][] = [
       [['ceremony', 'tls', '--keys', keys], /at least one --host/],
+      [
+        ['ceremony', 'tls', '--host', '127.0.0.1', '--keys', keys],
+        /--host "127\.0\.0\.1" is an IP address: pass it as --ip 127\.0\.0\.1/,
+      ],
+      [['ceremony', 'tls', '--host', '[::1]', '--keys', keys], /is an IP address: pass it as --ip ::1/],
       [['ceremony', 'rotate', '--purpose', 'tls', '--keys', keys], /--purpose/],
       [['ceremony', 'rotate', '--purpose', 'note', '--alg', 'rsa-pss-2048', '--keys', keys], /--alg/],
       [['ceremony', 'export-public', '--keys', keys, '--out', keys], /another directory/],

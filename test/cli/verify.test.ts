@@ -12,6 +12,7 @@ import { concatBytes, utf8 } from '../../src/core/bytes.ts';
 import { formatRecord, parseRecord } from '../../src/core/tlog/index.ts';
 import type { VerifyResponse } from '../../src/verify/response.ts';
 import { issueResponseKey, makeAuthority, type TestAuthority } from '../helpers/authority.ts';
+import { caConstraints, issueUnder, makeCa } from '../helpers/chain.ts';
 import { fakeHash, startApp, type App } from '../helpers/inprocess.ts';
 import { CLI, REPO, tempDir } from '../helpers/server.ts';
 
@@ -179,6 +180,33 @@ describe('sumkeep verify', { timeout: 300_000 }, () => {
     assert.equal(r.status, 2);
     assert.match(r.stderr, /does not end in the pinned root/);
     assert.equal(r.stdout, '');
+  });
+
+  it('exits 2 when the signer chains to the pinned root through an intermediate CA', async () => {
+    // The ceremony's root has pathLenConstraint 0: a CA certificate under it (made here with the
+    // root's key, as a mis-issued one would be) must not vouch for a signing key, even though each
+    // signature in the chain verifies. The server lists that key in its own JWKS.
+    const inter = makeCa('sumkeep intermediate CA', auth.root, caConstraints(0));
+    const hostile = issueUnder([inter, auth.root], 'EdDSA');
+    const evil = await startApp({
+      ...auth.keys,
+      responseSigner: hostile.signer,
+      trust: { ...auth.trust, jwks: { keys: [...auth.trust.jwks.keys, hostile.jwk] } },
+    });
+    await evil.app.inject('/lookup/example.com/a@v1.0.0');
+    const evilSrv = await listen(evil.app);
+    try {
+      const r = await sumkeep(['verify', good(), '--server', evilSrv.url, '--trust', trustFile]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(
+        r.stderr,
+        /x5c\[2\] \(subject "O=sumkeep, CN=sumkeep root CA sum\.cli\.test"\) exceeds its pathLenConstraint 0/,
+      );
+      assert.equal(r.stdout, '');
+    } finally {
+      await evilSrv.close();
+      await evil.close();
+    }
   });
 
   it('exits 2 for a pinned bundle whose keys are not certified by its root', async () => {

@@ -8,6 +8,7 @@
  * directory record (46 bytes + name) per entry and the end-of-central-directory record (22 bytes).
  * No zip64: every size and offset must stay below 4 GiB, and at most 65,535 entries.
  */
+import { createCipheriv } from 'node:crypto';
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { crc32 } from '../../src/zip/crc32.ts';
@@ -30,6 +31,8 @@ export interface ZipEntrySpec {
   flags?: number;
   /** Set the UTF-8 name flag (0x800); default: when the name has non-ASCII bytes, as Go's writer does. */
   utf8Flag?: boolean;
+  /** Deflate level of a streamed entry (addStream, method 8); default 6. */
+  level?: number;
   /** Declared values, overriding the true ones in both headers. */
   crc?: number;
   size?: number;
@@ -116,7 +119,7 @@ export class ZipWriter {
     let crc = 0;
     let usize = 0;
     if (method === 8) {
-      const deflate = zlib.createDeflateRaw({ level: 6, chunkSize: 1 << 20 });
+      const deflate = zlib.createDeflateRaw({ level: spec.level ?? 6, chunkSize: 1 << 20 });
       const drain = (async () => {
         for await (const out of deflate as AsyncIterable<Buffer>) this.write(out);
       })();
@@ -276,4 +279,18 @@ export function repeatedDeflate(
   // BFINAL=1, BTYPE=01 (fixed Huffman), end-of-block code 0000000: bits 1,1,0 then 7 zero bits.
   parts.push(Buffer.from([0x03, 0x00]));
   return { data: Buffer.concat(parts), crc, size: chunk.length * times };
+}
+
+/**
+ * `totalBytes` of incompressible content in 1 MiB chunks: the AES-128-CTR keystream of a key made
+ * from `seed`, so the same seed always gives the same bytes (and deflate cannot shrink them).
+ */
+export function* incompressible(totalBytes: number, seed = 1): Generator<Buffer> {
+  const key = Buffer.alloc(16);
+  key.writeUInt32BE(seed >>> 0);
+  const cipher = createCipheriv('aes-128-ctr', key, Buffer.alloc(16));
+  const zeros = Buffer.alloc(1 << 20);
+  for (let left = totalBytes; left > 0; left -= zeros.length) {
+    yield cipher.update(zeros.subarray(0, Math.min(zeros.length, left)));
+  }
 }

@@ -455,6 +455,65 @@ describe('issueTlsCertificate', () => {
   });
 });
 
+describe('issueTlsCertificate --host', () => {
+  const dir = tempDir();
+  initAuthority({ name: 'sum.tlsip.test', keysDir: dir });
+  // Resolvers (inet_aton, the WHATWG URL parser) read all of these as addresses, so a dNSName of
+  // that text would never match: each must be refused with the --ip to pass instead.
+  const cases: [string, string | null][] = [
+    ['127.0.0.1', '127.0.0.1'],
+    ['127.0.0.1.', '127.0.0.1'],
+    ['127.1', '127.0.0.1'],
+    ['10.1.2', '10.1.0.2'],
+    ['2130706433', '127.0.0.1'],
+    ['0x7f000001', '127.0.0.1'],
+    ['0X7F.1', '127.0.0.1'],
+    ['010.0.0.1', '8.0.0.1'],
+    ['0', '0.0.0.0'],
+    ['::1', '::1'],
+    ['[::1]', '::1'],
+    ['2001:DB8::1', '2001:db8::1'],
+    ['::ffff:192.0.2.1', '::ffff:192.0.2.1'],
+    ['fe80::1%eth0', 'fe80::1'],
+    ['[fe80::1%25eth0]', 'fe80::1'],
+    // Shaped like addresses, but not valid ones: still not DNS names.
+    ['1.2.3.256', null],
+    ['1.2.3.4.5', null],
+    ['1.2.3.08', null],
+    ['*.10.0.0.1', null],
+    ['[::1', null],
+    ['fe80::zz', null],
+  ];
+  for (const [host, ip] of cases) {
+    it(`refuses ${JSON.stringify(host)}${ip === null ? '' : ` and points to --ip ${ip}`}`, () => {
+      const want =
+        ip === null
+          ? /^--host "[^"]+" looks like an IP address but is not a valid one \(nor a DNS name\); give addresses with --ip$/
+          : new RegExp(
+              `^--host "[^"]+" is an IP address.*: pass it as --ip ${ip.replace(/\./g, '\\.')}( |$)`,
+            );
+      assert.throws(
+        () => issueTlsCertificate({ keysDir: dir, hosts: [host], ips: [] }),
+        (e: unknown) => isSumkeepError(e, 'config') && want.test(e.message),
+        `${host}: ${want.source}`,
+      );
+    });
+  }
+
+  it('still takes DNS names with numeric labels that are not last', () => {
+    const r = issueTlsCertificate({
+      keysDir: dir,
+      hosts: ['1.2.3.4.nip.example', '0x7f.test', '123abc.test', '0x1g'],
+      ips: [],
+      basename: 'names',
+    });
+    const prof = certificateProfile(
+      parseCertificate(new Uint8Array(new X509Certificate(readFileSync(r.certFile)).raw)),
+    );
+    assert.deepEqual(prof.dns, ['1.2.3.4.nip.example', '0x7f.test', '123abc.test', '0x1g']);
+  });
+});
+
 describe('exportPublic', () => {
   it('writes only public material', () => {
     const dir = tempDir();

@@ -6,7 +6,9 @@ import { signBytes } from '../../src/keys/algorithms.ts';
 import type { PublicJwk, ResponseAlg } from '../../src/keys/types.ts';
 import { parseJwks, parseTrustBundle, pinRoot, signerKey } from '../../src/verify/trust.ts';
 import { jwkPublicKey, verifySignature } from '../../src/verify/signature.ts';
-import { issueResponseKey, makeAuthority, makeRoot } from '../helpers/authority.ts';
+import { KEY_USAGE } from '../../src/keys/x509.ts';
+import { issueResponseKey, makeAuthority, makeRoot, type TestRoot } from '../helpers/authority.ts';
+import { caConstraints, issueUnder, makeCa, type Constraints } from '../helpers/chain.ts';
 
 const DAY = 86_400_000;
 
@@ -86,6 +88,123 @@ for (const alg of ['EdDSA', 'PS256'] as ResponseAlg[]) {
     });
   });
 }
+
+describe('signerKey path constraints (RFC 5280 basicConstraints, keyUsage, pathLen)', () => {
+  const auth = makeAuthority({ name: 'sum.path.test' });
+  const pin = (r: TestRoot) => pinRoot({ ...auth.trust, root: { certificate: r.pem, sha256: r.sha256 } });
+  /** The ceremony's root: pathLen 0, so it issues end-entity certificates only. */
+  const ceremonyRoot = pin(auth.root);
+  /** A root that allows up to 5 intermediates, to test the intermediates' own constraints. */
+  const wide = makeCa('wide root', null, caConstraints(5));
+  const wideRoot = pin(wide);
+  const subject = (cn: string) => `\\(subject "O=sumkeep, CN=${cn}"\\)`;
+  const refused = (chain: TestRoot[], root: ReturnType<typeof pinRoot>, msg: RegExp, leaf?: Constraints) => {
+    const { jwk } = issueUnder(chain, 'EdDSA', leaf);
+    // The whole message, on one line: who, which certificate, which rule.
+    const whole = new RegExp(`^signing key "${jwk.kid}": [^\\n]*${msg.source}[^\\n]*$`);
+    throwsCode(() => signerKey(jwk, root), 'invalid_signature', whole);
+  };
+
+  it('accepts chains within every pathLenConstraint, and a root without one', () => {
+    assert.ok(signerKey(issueUnder([wide], 'EdDSA').jwk, wideRoot));
+    const one = makeCa('one', wide, caConstraints(0));
+    assert.ok(signerKey(issueUnder([one, wide], 'EdDSA').jwk, wideRoot));
+    const top = makeCa('top', wide, caConstraints(1));
+    const below = makeCa('below', top, caConstraints(0));
+    assert.ok(signerKey(issueUnder([below, top, wide], 'EdDSA').jwk, wideRoot));
+    const unlimited = makeCa('unlimited root', null, caConstraints());
+    const mid = makeCa('mid', unlimited, caConstraints());
+    const low = makeCa('low', mid, caConstraints());
+    assert.ok(signerKey(issueUnder([low, mid, unlimited], 'PS256').jwk, pin(unlimited)));
+  });
+
+  it("refuses an intermediate under the ceremony's root (pathLen 0)", () => {
+    const rootCa: TestRoot = auth.root;
+    const inter = makeCa('sneaky intermediate', rootCa, caConstraints(0));
+    refused(
+      [inter, rootCa],
+      ceremonyRoot,
+      new RegExp(
+        `x5c\\[2\\] ${subject('sumkeep root CA sum\\.path\\.test')} exceeds its pathLenConstraint 0: ` +
+          'it allows 0 intermediate certificates below it, the chain has 1',
+      ),
+    );
+  });
+
+  it('refuses an intermediate whose pathLenConstraint is exceeded below it', () => {
+    const top = makeCa('top', wide, caConstraints(0));
+    const below = makeCa('below', top, caConstraints(0));
+    refused(
+      [below, top, wide],
+      wideRoot,
+      new RegExp(`x5c\\[2\\] ${subject('top')} exceeds its pathLenConstraint 0`),
+    );
+  });
+
+  const issuers: [string, Constraints, RegExp][] = [
+    [
+      'no basicConstraints',
+      { basicConstraints: null, keyUsage: [KEY_USAGE.keyCertSign] },
+      /may not issue certificates: it has no basicConstraints extension \(an issuer needs cA TRUE, critical\)/,
+    ],
+    [
+      'basicConstraints cA FALSE',
+      { basicConstraints: { ca: false, critical: true }, keyUsage: [KEY_USAGE.keyCertSign] },
+      /may not issue certificates: its basicConstraints says cA FALSE/,
+    ],
+    [
+      'a basicConstraints that is not critical',
+      { basicConstraints: { ca: true, critical: false }, keyUsage: [KEY_USAGE.keyCertSign] },
+      /may not issue certificates: its basicConstraints is not critical/,
+    ],
+    [
+      'no keyUsage',
+      { basicConstraints: { ca: true, critical: true }, keyUsage: null },
+      /may not issue certificates: it has no keyUsage extension \(an issuer needs keyCertSign\)/,
+    ],
+    [
+      'a keyUsage without keyCertSign',
+      {
+        basicConstraints: { ca: true, critical: true },
+        keyUsage: [KEY_USAGE.digitalSignature, KEY_USAGE.cRLSign],
+      },
+      /may not issue certificates: its keyUsage lacks keyCertSign/,
+    ],
+  ];
+  for (const [what, c, msg] of issuers) {
+    it(`refuses an intermediate with ${what}, naming it`, () => {
+      const inter = makeCa('bad issuer', wide, c);
+      refused([inter, wide], wideRoot, new RegExp(`x5c\\[1\\] ${subject('bad issuer')} ${msg.source}`));
+    });
+
+    it(`refuses a pinned root with ${what}`, () => {
+      const bad = makeCa('bad root', null, c);
+      throwsCode(
+        () => pin(bad),
+        'invalid_signature',
+        new RegExp(`the root certificate ${subject('bad root')} ${msg.source}`),
+      );
+    });
+  }
+
+  it('refuses a signing key whose certificate is a CA certificate', () => {
+    refused(
+      [wide],
+      wideRoot,
+      /x5c\[0\] \(subject "O=sumkeep, CN=sumkeep response signing key [^"]+"\) is a CA certificate \(basicConstraints cA TRUE\), not a signing key's/,
+      { basicConstraints: { ca: true, critical: true }, keyUsage: [KEY_USAGE.digitalSignature] },
+    );
+    refused(
+      [wide],
+      wideRoot,
+      /x5c\[0\] \(subject "[^"]+"\) asserts keyUsage keyCertSign, which only a CA may/,
+      {
+        basicConstraints: { ca: false, critical: true },
+        keyUsage: [KEY_USAGE.digitalSignature, KEY_USAGE.keyCertSign],
+      },
+    );
+  });
+});
 
 describe('pinRoot', () => {
   const auth = makeAuthority();
