@@ -9,6 +9,7 @@ import { loadServeConfig, DEFAULTS, type ServeFlags } from '../config.ts';
 import { SumkeepError } from '../core/errors.ts';
 import { createDevelopmentAuthority } from '../keys/ceremony.ts';
 import { loadServingKeys } from '../keys/serving.ts';
+import { checkSecretFile } from '../keys/permissions.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import { Sequencer } from '../log/sequencer.ts';
 import { LogService } from '../log/service.ts';
@@ -77,6 +78,7 @@ export async function serve(flags: ServeCliFlags, env: NodeJS.ProcessEnv = proce
     }
   }
   const keys = loadServingKeys(cfg.keysDir, { allowRootKey: flags.allowRootKey === true || cfg.dev });
+  if (cfg.tls) checkSecretFile(cfg.tls.key, 'TLS private key file');
   if (keys.development) log.warn('serving with DEVELOPMENT keys (keys/DEVELOPMENT exists)');
   for (const w of keys.warnings ?? []) log.warn(w);
   if (keys.responseSigner === null) {

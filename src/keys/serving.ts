@@ -31,6 +31,7 @@ import {
   TRUST_FILE,
   keyId16,
   noteFiles,
+  noteGenerationOf,
   noteKid,
   responseFiles,
   responseIdOf,
@@ -39,6 +40,7 @@ import {
 import { loadNoteKeys, notePublicKey } from './notekey.ts';
 import { readPem } from './pem.ts';
 import { DAY_MS, hasPurpose, type OnlinePurpose } from './profiles.ts';
+import { checkKeyDirectory, checkSecretFile } from './permissions.ts';
 import { readTrustFile, validAt } from './trust.ts';
 import type { ResponseSigner, ServingKeys, TrustBundle } from './types.ts';
 import { parseCertificate } from './x509.ts';
@@ -114,6 +116,18 @@ function loadResponseKeys(dir: string, root: RootCertificate): ResponseCandidate
   return out;
 }
 
+/**
+ * Refuses a key directory, or a private key file in it, that group or others can use (see
+ * permissions.ts); checked before any key is read.
+ */
+function checkModes(dir: string): void {
+  checkKeyDirectory(dir);
+  for (const name of readdirSync(dir).sort()) {
+    const isKey = name.endsWith('.key') && (noteGenerationOf(name) !== null || responseIdOf(name) !== null);
+    if (isKey || name === ROOT_KEY_FILE) checkSecretFile(join(dir, name));
+  }
+}
+
 function hasCertificates(dir: string): boolean {
   return readdirSync(dir).some(
     (f) => f.endsWith('.crt') && (f.startsWith('note') || f.startsWith('response-')),
@@ -123,7 +137,8 @@ function hasCertificates(dir: string): boolean {
 /**
  * Loads and checks the serving keys of `dir` (see the file comment). Throws SumkeepError('config')
  * naming the file and the fix for anything missing, inconsistent or malformed; refuses a directory
- * holding root-ca.key unless `allowRootKey`.
+ * holding root-ca.key unless `allowRootKey`, and a directory or private key file that group or
+ * others can read (naming the chmod that fixes it).
  */
 export function loadServingKeys(
   dir: string,
@@ -131,6 +146,7 @@ export function loadServingKeys(
 ): ServingKeys {
   const now = opts.now ?? Date.now();
   if (existsSync(join(dir, ROOT_KEY_FILE)) && opts.allowRootKey !== true) throw rootKeyRefusal(dir);
+  if (existsSync(dir)) checkModes(dir);
   const note = loadNoteKeys(dir, { now });
   const warnings: string[] = [];
   const rootFile = loadRootCertificate(dir);
