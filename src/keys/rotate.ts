@@ -34,6 +34,8 @@ export interface RotateOptions {
   alg?: KeyAlgorithm;
   validDays?: number;
   now?: number;
+  /** Passphrase of an encrypted root-ca.key. */
+  rootPassphrase?: string;
 }
 
 export interface RotateResult {
@@ -51,7 +53,9 @@ export interface RotateResult {
 export function rotateKey(o: RotateOptions): RotateResult {
   const now = o.now ?? Date.now();
   const keysDir = o.keysDir;
-  const root = loadRootAuthority(keysDir, o.rootDir ?? keysDir, now);
+  const root = loadRootAuthority(keysDir, o.rootDir ?? keysDir, now, {
+    ...(o.rootPassphrase === undefined ? {} : { passphrase: o.rootPassphrase }),
+  });
   const trustBefore = readTrustFile(keysDir);
   if (trustBefore === null) {
     throw new SumkeepError('config', `no ${TRUST_FILE} in ${keysDir}: run \`sumkeep ceremony init\` first`);
