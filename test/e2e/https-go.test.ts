@@ -11,7 +11,16 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildGoProxy, type ProxyModule } from '../helpers/goproxy.ts';
 import { goEnv, requireGo, runGo } from '../helpers/go.ts';
-import { CLI, REPO, makeKeys, runCli, startServer, tempDir, type RunningServer } from '../helpers/server.ts';
+import {
+  CLI,
+  REPO,
+  makeKeys,
+  runCli,
+  startServer,
+  tempDir,
+  type RunningServer,
+  passphraseFile,
+} from '../helpers/server.ts';
 import { makeRoot } from '../helpers/authority.ts';
 
 const MODULES: ProxyModule[] = [
@@ -77,6 +86,8 @@ describe('the go command through HTTPS with the ceremony TLS certificate', { tim
       keys,
       '--root',
       `${keys}.root`,
+      '--passphrase-file',
+      passphraseFile(keys),
     ]);
     assert.equal(tls.status, 0, tls.stderr);
     server = await startServer({

@@ -10,7 +10,7 @@ import { isSumkeepError } from '../../src/core/errors.ts';
 import { initAuthority } from '../../src/keys/ceremony.ts';
 import { shellQuote } from '../../src/keys/permissions.ts';
 import { loadServingKeys } from '../../src/keys/serving.ts';
-import { makeKeys, runCli, tempDir } from '../helpers/server.ts';
+import { makeKeys, passphraseFile, runCli, tempDir } from '../helpers/server.ts';
 
 function servingDir(base = tempDir('modes')) {
   const keys = join(base, 'keys');
@@ -101,7 +101,18 @@ describe('sumkeep serve with open key files', () => {
     const base = tempDir('modes-tls');
     const keys = join(base, 'keys');
     makeKeys(keys, 'sum.modes.test');
-    const tls = runCli(['ceremony', 'tls', '--host', 'localhost', '--keys', keys, '--root', `${keys}.root`]);
+    const tls = runCli([
+      'ceremony',
+      'tls',
+      '--host',
+      'localhost',
+      '--keys',
+      keys,
+      '--root',
+      `${keys}.root`,
+      '--passphrase-file',
+      passphraseFile(keys),
+    ]);
     assert.equal(tls.status, 0, tls.stderr);
     chmodSync(join(keys, 'tls.key'), 0o644);
     const r = runCli([
