@@ -11,7 +11,7 @@ import Fastify, {
 import { isSumkeepError } from '../core/errors.ts';
 import { toHttpError } from './errors.ts';
 import { registerSumdbRoutes } from './sumdb.ts';
-import { registerHealthRoutes } from './health.ts';
+import { registerHealthRoutes, responseSignerReady } from './health.ts';
 import { registerMetrics } from './metrics.ts';
 import { TileServer, type TileStore } from './tiles.ts';
 import type { LogService } from '../log/service.ts';
@@ -84,7 +84,11 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   );
 
   registerSumdbRoutes(app, { service: opts.service, tiles: new TileServer(opts.store), name: opts.name });
-  registerHealthRoutes(app, opts.store, () => opts.service.sequencer.signersReady());
+  registerHealthRoutes(
+    app,
+    opts.store,
+    () => opts.service.sequencer.signersReady() && responseSignerReady(opts.keys),
+  );
   const registry = registerMetrics(app, opts.service);
   const keys = opts.keys ?? null;
   registerTrustRoutes(app, { keys, publicUrl: opts.publicUrl ?? null });

@@ -35,6 +35,7 @@ export function writeKeyUriFile(files: CreatedFiles, dir: string, name: string, 
 
 /** The 32 raw bytes of an Ed25519 public key (the tail of its RFC 8410 SPKI). */
 export function ed25519Raw(key: KeyObject): Uint8Array {
-  const spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
+  const pub = key.type === 'public' ? key : createPublicKey(key);
+  const spki = pub.export({ type: 'spki', format: 'der' });
   return new Uint8Array(spki.subarray(spki.length - 32));
 }

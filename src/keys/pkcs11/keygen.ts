@@ -1,7 +1,7 @@
 /**
  * `--generate-in-token`: makes a key pair inside the token a URI names, so that the private key
  * never exists outside it. The private object is CKA_TOKEN (persistent), CKA_PRIVATE (needs login),
- * CKA_SIGN, CKA_SENSITIVE true and CKA_EXTRACTABLE false: the token will never hand out its value,
+ * CKA_SIGN (and not DECRYPT, UNWRAP or DERIVE), CKA_SENSITIVE true and CKA_EXTRACTABLE false: the token will never hand out its value,
  * wrapped or not (PKCS#11 v3.0 section 4.9). The public object is CKA_TOKEN and CKA_VERIFY. Both
  * carry the URI's label (`object=`, required here) and id (`id=`, else 16 random bytes).
  *
@@ -62,11 +62,20 @@ export function generateInToken(
       { type: m.CKA_LABEL, value: uri.object },
       { type: m.CKA_ID, value: Buffer.from(id) },
     ];
-    const pub: Pkcs11Template = [...common, { type: m.CKA_VERIFY, value: true }];
+    // One purpose per key: signing only (SoftHSM would otherwise also allow decrypt and unwrap).
+    const pub: Pkcs11Template = [
+      ...common,
+      { type: m.CKA_VERIFY, value: true },
+      { type: m.CKA_ENCRYPT, value: false },
+      { type: m.CKA_WRAP, value: false },
+    ];
     const priv: Pkcs11Template = [
       ...common,
       { type: m.CKA_PRIVATE, value: true },
       { type: m.CKA_SIGN, value: true },
+      { type: m.CKA_DECRYPT, value: false },
+      { type: m.CKA_UNWRAP, value: false },
+      { type: m.CKA_DERIVE, value: false },
       { type: m.CKA_SENSITIVE, value: true },
       { type: m.CKA_EXTRACTABLE, value: false },
     ];
