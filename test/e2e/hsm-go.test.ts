@@ -275,6 +275,13 @@ describe('keys in a PKCS#11 token (SoftHSM2) with the real go command', { timeou
         /^the log cannot sign a new tree head now \(token "sumkeep-online" key "note".*\); nothing was logged, try again later\n$/,
       );
       assert.ok(!reason.includes(SOFTHSM_LIB) && !reason.includes(token!.pinFile), 'no paths in the answer');
+      const signed = await fetch(`${url}/api/v1/gosum/${MODULES[0]!.path}@v1.0.0`);
+      assert.equal(signed.status, 503, 'no unsigned answer from a signed route');
+      assert.match(
+        await signed.text(),
+        /^the response-signing key cannot sign now \(token "sumkeep-online" key "response".*\n$/,
+      );
+      assert.equal(signed.headers.get('x-go-sum-signature'), null);
       // What is logged stays readable, signed as it was.
       assert.equal((await fetch(`${url}/lookup/${MODULES[0]!.path}@v1.0.0`)).status, 200);
       const latest = await (await fetch(`${url}/latest`)).text();
