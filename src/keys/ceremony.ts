@@ -8,6 +8,10 @@
  *   note.key/note.pub (0600/0644, unless an earlier `ceremony init` or `npm start` made them: such
  *   a key is certified in place and never touched)  note.crt
  *   response-<hex>.key (0600)  response-<hex>.crt   trust.json   ceremony-<time>.txt
+ * root-ca.key is encrypted PKCS#8 when a passphrase is given (encrypted-key.ts). A key named by a
+ * PKCS#11 URI (--root-key, --note-key, --response-key) stays in its token: its URI is written
+ * where the .key would be (root-ca.pkcs11, note.pkcs11, response-<hex>.pkcs11; token-files.ts),
+ * and its public key is certified.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';

@@ -4,6 +4,8 @@
  *   note.key     Go's signer key: the word PRIVATE, then "+KEY+<name>+<8 hex>+<base64(0x01 || seed)>\n"; mode 0600
  *   note.pub     "<name>+<8 hex>+<base64(0x01 || public key)>\n"          mode 0644
  *   note.crt     its certificate from the root CA (after `ceremony init`)
+ *   note.pkcs11  instead of note.key: the PKCS#11 URI of a note key in a token (note.pub is then
+ *                the verifier key of the token's public key, checked against it at load)
  *   DEVELOPMENT  present only for a key made by `npm start` for local development
  * A note-key rotation adds note-<n>.key/.pub/.crt (n = 1, 2, ...): every signer key whose
  * certificate is valid signs each tree head (clients ignore signatures from keys they do not know).

@@ -10,6 +10,9 @@
  *    response keys with certificates. Every certificate must be issued by the root for its purpose
  *    and match its key; trust.json must list the keys that sign (a stale trust.json is refused:
  *    clients would reject what the server signs).
+ * A note or response key may be a `.pkcs11` URI file instead of a `.key`: the key is opened in its
+ * token here (a wrong PIN or an absent token stops the start with the token's name) and signs
+ * through it afterwards.
  */
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
