@@ -150,7 +150,7 @@ export function rotateKey(o: RotateOptions): RotateResult {
     kid = r.kid;
     der = r.der;
     certFile = r.certFile;
-    title = `New response-signing key (${alg})`;
+    title = `New response-signing key (${token === undefined ? alg : `${describeKey(token.publicKey).label}, in a token`})`;
   }
 
   const trust = collectTrustBundle(keysDir, { root, url: trustBefore.url, now });
