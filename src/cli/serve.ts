@@ -11,6 +11,7 @@ import { SumkeepError } from '../core/errors.ts';
 import { createDevelopmentAuthority } from '../keys/ceremony.ts';
 import { loadServingKeys } from '../keys/serving.ts';
 import { openStore } from '../store/open.ts';
+import { checkSecretFile } from '../keys/permissions.ts';
 import { Sequencer } from '../log/sequencer.ts';
 import { LogService } from '../log/service.ts';
 import { buildServer } from '../http/server.ts';
@@ -40,6 +41,7 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
     }
   }
   const keys = loadServingKeys(cfg.keysDir, { allowRootKey: cfg.allowRootKey || cfg.dev });
+  if (cfg.tls) checkSecretFile(cfg.tls.key, 'TLS private key file');
   if (keys.development) log.warn('serving with DEVELOPMENT keys (keys/DEVELOPMENT exists)');
   for (const w of keys.warnings ?? []) log.warn(w);
   if (keys.responseSigner === null) {

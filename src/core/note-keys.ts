@@ -228,6 +228,20 @@ export function generateKey(name: string, seed?: Uint8Array): { skey: string; vk
   return { skey, vkey: formatKey(name, hash, pubkey) };
 }
 
+/**
+ * The verifier key of an Ed25519 public key held elsewhere (a PKCS#11 token): "<name>+<hash>+
+ * base64(0x01 || pub)". Throws MalformedKeyError for a name that is not a note key name or a key
+ * that is not 32 bytes.
+ */
+export function verifierKeyFromPublicKey(name: string, publicKey: Uint8Array): string {
+  if (!isNoteKeyName(name)) throw new MalformedKeyError(`${ERR_ID}: invalid key name`);
+  if (!(publicKey instanceof Uint8Array) || publicKey.length !== ED25519_PUBLIC_KEY_SIZE) {
+    throw new MalformedKeyError(`${ERR_ID}: Ed25519 public key is not ${ED25519_PUBLIC_KEY_SIZE} bytes`);
+  }
+  const pubkey = concatBytes(new Uint8Array([ALG_ED25519]), publicKey);
+  return formatKey(name, keyHash(name, pubkey), pubkey);
+}
+
 /** The verifier key that belongs to a signer key (checks the signer key as newSigner does). */
 export function verifierKeyFromSignerKey(skey: string): string {
   const { name, hash, pubkey } = parseSignerKey(skey);

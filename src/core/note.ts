@@ -30,6 +30,7 @@ export {
   keyHash,
   newSigner,
   newVerifier,
+  verifierKeyFromPublicKey,
   verifierKeyFromSignerKey,
 } from './note-keys.ts';
 export type { Signer, Verifier } from './note-keys.ts';

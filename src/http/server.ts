@@ -84,7 +84,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   );
 
   registerSumdbRoutes(app, { log: opts.log, name: opts.name });
-  registerHealthRoutes(app, opts.log);
+  registerHealthRoutes(app, opts.log, opts.keys);
   const registry = registerMetrics(app, opts.log);
   const keys = opts.keys ?? null;
   registerTrustRoutes(app, { keys, publicUrl: opts.publicUrl ?? null });

@@ -18,7 +18,8 @@
  * node:crypto.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { SumkeepError } from '../core/errors.ts';
+import { SumkeepError, isSumkeepError } from '../core/errors.ts';
+import { oneLine } from './errors.ts';
 import { toBase64, utf8 } from '../core/bytes.ts';
 import type { ResponseSigner } from '../keys/types.ts';
 
@@ -91,11 +92,19 @@ export function signedResponseHook(signerOf: () => ResponseSigner | null) {
     else if (payload instanceof Uint8Array) body = payload;
     else if (payload === null || payload === undefined) body = new Uint8Array(0);
     else throw new SumkeepError('internal', 'a signed route sent a body that cannot be signed');
-    if (reply.statusCode === 200 && wantsJose(req.headers.accept)) {
-      body = utf8(compactJws(signer, body, ctyOf(reply.getHeader('content-type'))));
-      reply.header('content-type', JOSE_MEDIA_TYPE);
+    try {
+      if (reply.statusCode === 200 && wantsJose(req.headers.accept)) {
+        body = utf8(compactJws(signer, body, ctyOf(reply.getHeader('content-type'))));
+        reply.header('content-type', JOSE_MEDIA_TYPE);
+      }
+      reply.headers(signatureHeaders(signer, body)).header('vary', 'accept');
+    } catch (e) {
+      // A key in a token that cannot sign now: an unsigned 503 with the reason, never an unsigned 200.
+      if (!isSumkeepError(e, 'unavailable')) throw e;
+      req.log.warn({ err: e }, 'response-signing key unavailable');
+      reply.code(503).header('content-type', 'text/plain; charset=utf-8');
+      return `the response-signing key cannot sign now (${oneLine(e.message)}); try again later\n`;
     }
-    reply.headers(signatureHeaders(signer, body)).header('vary', 'accept');
     return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   };
 }

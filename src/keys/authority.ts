@@ -10,7 +10,11 @@ import { bytesEqual } from '../core/bytes.ts';
 import { SumkeepError, isSumkeepError } from '../core/errors.ts';
 import { describeKey, generateKeyPair, type KeyAlgorithm } from './algorithms.ts';
 import { issuerProblem } from './constraints.ts';
-import { ROOT_CERT_FILE, ROOT_KEY_FILE, sha256Hex } from './layout.ts';
+import { decryptPrivateKey, isEncryptedPem } from './encrypted-key.ts';
+import { ROOT_CERT_FILE, ROOT_KEY_FILE, ROOT_URI_FILE, sha256Hex } from './layout.ts';
+import { TokenSigner } from './pkcs11/signer.ts';
+import { asKeySigner, type SigningKey } from './signer.ts';
+import { readKeyUriFile } from './token-files.ts';
 import { readPem, toPem } from './pem.ts';
 import { BACKDATE_MS, DAY_MS, rootCommonName, rootExtensions } from './profiles.ts';
 import { createCertificate, parseCertificate, type Extensions, type ParsedCertificate } from './x509.ts';
@@ -27,8 +31,28 @@ export interface RootCertificate {
 }
 
 export interface RootAuthority extends RootCertificate {
+  /** root-ca.key, or root-ca.pkcs11 for a root key in an HSM. */
   keyFile: string;
-  privateKey: KeyObject;
+  /** In memory (from root-ca.key) or a KeySigner (a token). */
+  privateKey: SigningKey;
+}
+
+/** The self-signed root certificate of `key` (a new key, or one in a token). */
+export function selfSignRoot(
+  key: SigningKey,
+  name: string,
+  opts: { now: number; days: number; development?: boolean },
+): Uint8Array {
+  const signer = asKeySigner(key);
+  const notBefore = opts.now - BACKDATE_MS;
+  return createCertificate({
+    commonName: rootCommonName(name, opts.development === true),
+    publicKey: signer.publicKey,
+    notBefore,
+    notAfter: notBefore + opts.days * DAY_MS,
+    issuer: { selfSigned: signer },
+    extensions: rootExtensions(),
+  });
 }
 
 /** A new root key pair and its self-signed certificate. */
@@ -37,17 +61,8 @@ export function createRoot(
   name: string,
   opts: { now: number; days: number; development?: boolean },
 ): { privateKey: KeyObject; der: Uint8Array } {
-  const { privateKey, publicKey } = generateKeyPair(alg);
-  const notBefore = opts.now - BACKDATE_MS;
-  const der = createCertificate({
-    commonName: rootCommonName(name, opts.development === true),
-    publicKey,
-    notBefore,
-    notAfter: notBefore + opts.days * DAY_MS,
-    issuer: { selfSigned: privateKey },
-    extensions: rootExtensions(),
-  });
-  return { privateKey, der };
+  const { privateKey } = generateKeyPair(alg);
+  return { privateKey, der: selfSignRoot(privateKey, name, opts) };
 }
 
 /** Reads a file sumkeep wrote; `config` error with the path when it cannot. */
@@ -124,16 +139,45 @@ function spkiDer(key: KeyObject): Uint8Array {
   return new Uint8Array(key.export({ type: 'spki', format: 'der' }));
 }
 
-/** True when the private key belongs to the public key. */
-export function keysMatch(privateKey: KeyObject, publicKey: KeyObject): boolean {
-  return bytesEqual(spkiDer(createPublicKey(privateKey)), spkiDer(publicKey));
+/** True when the private key (in memory or in a token) belongs to the public key. */
+export function keysMatch(privateKey: SigningKey, publicKey: KeyObject): boolean {
+  const pub = 'sign' in privateKey ? privateKey.publicKey : createPublicKey(privateKey);
+  return bytesEqual(spkiDer(pub), spkiDer(publicKey));
+}
+
+/** True when the root CA key in `rootDir` is encrypted (needs a passphrase); false when absent or plain. */
+export function rootKeyIsEncrypted(rootDir: string): boolean {
+  const file = join(rootDir, ROOT_KEY_FILE);
+  return existsSync(file) && isEncryptedPem(readTextFile(file));
+}
+
+/**
+ * The root CA private key of `file`: decrypted with `passphrase` when the file is encrypted
+ * (config error naming both ways to give it when there is none), else read as it is.
+ */
+export function readRootKeyFile(file: string, passphrase: string | undefined): KeyObject {
+  const text = readTextFile(file);
+  if (!isEncryptedPem(text)) return readPrivateKeyFile(file);
+  if (passphrase === undefined) {
+    throw new SumkeepError(
+      'config',
+      `${file} is encrypted: type its passphrase on the terminal, or give --passphrase-file <file>`,
+    );
+  }
+  return decryptPrivateKey(text, passphrase, file);
 }
 
 /**
  * The root with its private key, for issuing (offline). Root certificate from `keysDir` (or
- * `rootDir`), private key from `rootDir`. Refuses a key that does not match or a root that ended.
+ * `rootDir`), private key from `rootDir` (decrypted with `passphrase` when it is encrypted).
+ * Refuses a key that does not match or a root that ended.
  */
-export function loadRootAuthority(keysDir: string, rootDir: string, now: number): RootAuthority {
+export function loadRootAuthority(
+  keysDir: string,
+  rootDir: string,
+  now: number,
+  opts: { passphrase?: string; env?: NodeJS.ProcessEnv } = {},
+): RootAuthority {
   const cert = loadRootCertificate(keysDir, rootDir);
   if (cert === null) {
     throw new SumkeepError(
@@ -142,13 +186,28 @@ export function loadRootAuthority(keysDir: string, rootDir: string, now: number)
     );
   }
   const keyFile = join(rootDir, ROOT_KEY_FILE);
-  if (!existsSync(keyFile)) {
+  const uriFile = join(rootDir, ROOT_URI_FILE);
+  if (existsSync(keyFile) && existsSync(uriFile)) {
     throw new SumkeepError(
       'config',
-      `no ${ROOT_KEY_FILE} in ${rootDir}: this needs the root CA private key; run it on the offline machine with --root <directory holding ${ROOT_KEY_FILE}>`,
+      `${rootDir} holds both ${ROOT_KEY_FILE} and ${ROOT_URI_FILE}: keep the one the root certificate belongs to`,
     );
   }
-  const privateKey = readPrivateKeyFile(keyFile);
+  if (!existsSync(keyFile) && !existsSync(uriFile)) {
+    throw new SumkeepError(
+      'config',
+      `no ${ROOT_KEY_FILE} (or ${ROOT_URI_FILE}) in ${rootDir}: this needs the root CA private key; run it on the offline machine with --root <directory holding ${ROOT_KEY_FILE}>`,
+    );
+  }
+  if (existsSync(uriFile) && opts.passphrase !== undefined) {
+    throw new SumkeepError(
+      'config',
+      `the root key is in a token (${uriFile}): a passphrase is not used; the token's PIN comes from its pin-source`,
+    );
+  }
+  const privateKey: SigningKey = existsSync(uriFile)
+    ? new TokenSigner(readKeyUriFile(uriFile), opts.env === undefined ? {} : { env: opts.env })
+    : readRootKeyFile(keyFile, opts.passphrase);
   if (!keysMatch(privateKey, cert.publicKey)) {
     throw new SumkeepError('config', `${keyFile} does not belong to ${cert.file}`);
   }
@@ -158,7 +217,7 @@ export function loadRootAuthority(keysDir: string, rootDir: string, now: number)
       `the root CA ended on ${new Date(cert.parsed.notAfter).toISOString()}: a new root needs a new key directory (see docs/ceremony.md)`,
     );
   }
-  return { ...cert, keyFile, privateKey };
+  return { ...cert, keyFile: existsSync(uriFile) ? uriFile : keyFile, privateKey };
 }
 
 /**

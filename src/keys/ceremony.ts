@@ -8,13 +8,28 @@
  *   note.key/note.pub (0600/0644, unless an earlier `ceremony init` or `npm start` made them: such
  *   a key is certified in place and never touched)  note.crt
  *   response-<hex>.key (0600)  response-<hex>.crt   trust.json   ceremony-<time>.txt
+ * root-ca.key is encrypted PKCS#8 when a passphrase is given (encrypted-key.ts). A key named by a
+ * PKCS#11 URI (--root-key, --note-key, --response-key) stays in its token: its URI is written
+ * where the .key would be (root-ca.pkcs11, note.pkcs11, response-<hex>.pkcs11; token-files.ts),
+ * and its public key is certified.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SumkeepError } from '../core/errors.ts';
-import { isNoteKeyName, verifierKeyFromSignerKey } from '../core/note.ts';
-import { RESPONSE_ALGORITHMS, ROOT_ALGORITHMS, generateKeyPair, type KeyAlgorithm } from './algorithms.ts';
-import { createRoot, issueCertificate, rootCertificateFromDer, type RootAuthority } from './authority.ts';
+import { isNoteKeyName, verifierKeyFromPublicKey, verifierKeyFromSignerKey } from '../core/note.ts';
+import {
+  RESPONSE_ALGORITHMS,
+  ROOT_ALGORITHMS,
+  describeKey,
+  generateKeyPair,
+  type KeyAlgorithm,
+} from './algorithms.ts';
+import { issueCertificate, rootCertificateFromDer, selfSignRoot, type RootAuthority } from './authority.ts';
+import { openCeremonyKey, parseUriOption, tokenKeyRows, type TokenKeyRequest } from './ceremony-token.ts';
+import { PBKDF2_ITERATIONS, checkNewPassphrase, encryptPrivateKey } from './encrypted-key.ts';
+import type { TokenSigner } from './pkcs11/signer.ts';
+import { asKeySigner, type SigningKey } from './signer.ts';
+import { ed25519Raw, writeKeyUriFile } from './token-files.ts';
 import { CreatedFiles, ensureKeyDir, readKeyFile } from './files.ts';
 import {
   MODE_ONLINE_KEY,
@@ -22,6 +37,7 @@ import {
   MODE_ROOT_KEY,
   ROOT_CERT_FILE,
   ROOT_KEY_FILE,
+  ROOT_URI_FILE,
   TRUST_FILE,
   keyId16,
   noteFiles,
@@ -53,7 +69,7 @@ import {
 import { certificateRows, writeRecord, type RecordSection } from './record.ts';
 import { collectTrustBundle, formatTrustBundle, writeTrustFile } from './trust.ts';
 import type { TrustBundle } from './types.ts';
-import type { KeyObject } from 'node:crypto';
+import { X509Certificate, type KeyObject } from 'node:crypto';
 
 export interface InitOptions {
   name: string;
@@ -72,6 +88,16 @@ export interface InitOptions {
   now?: number;
   /** Marks the directory DEVELOPMENT (createDevelopmentAuthority). */
   development?: boolean;
+  /** Encrypts root-ca.key with this passphrase (PBES2, encrypted-key.ts); without it the key is plain. */
+  rootPassphrase?: string;
+  /** PKCS#11 URIs of keys in tokens to use instead of new key files (RFC 7512, pkcs11/uri.ts). */
+  rootKeyUri?: string;
+  noteKeyUri?: string;
+  responseKeyUri?: string;
+  /** Generate the token keys named by the URIs first, inside the token, non-extractable. */
+  generateInToken?: boolean;
+  /** Environment for token PINs (SUMKEEP_PKCS11_PIN); default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface CeremonyResult {
@@ -154,17 +180,33 @@ export function certifyOnlineKey(
   return der;
 }
 
-/** Creates a response-signing key and its certificate in `dir`. */
+/**
+ * Creates a response-signing key and its certificate in `dir`; with `token`, certifies that key
+ * (in a PKCS#11 token) instead and writes its URI (response-<hex>.pkcs11) where the .key would go.
+ */
 export function createResponseKey(
   files: CreatedFiles,
   root: RootAuthority,
-  opts: { dir: string; alg: KeyAlgorithm; now: number; days: number },
+  opts: { dir: string; alg: KeyAlgorithm; now: number; days: number; token?: TokenSigner },
 ): { kid: string; certFile: string; keyFile: string; der: Uint8Array } {
-  const { privateKey, publicKey } = generateKeyPair(opts.alg);
+  let publicKey: KeyObject;
+  let keyFile: string;
+  if (opts.token !== undefined) {
+    publicKey = opts.token.publicKey;
+    keyFile = writeKeyUriFile(files, opts.dir, responseFiles(keyId16(publicKey)).uri, opts.token.uri);
+  } else {
+    const pair = generateKeyPair(opts.alg);
+    publicKey = pair.publicKey;
+    keyFile = files.write(
+      opts.dir,
+      responseFiles(keyId16(publicKey)).key,
+      pkcs8Pem(pair.privateKey),
+      MODE_ONLINE_KEY,
+    );
+  }
   const hex = keyId16(publicKey);
   const kid = responseKid(publicKey);
   const names = responseFiles(hex);
-  const keyFile = files.write(opts.dir, names.key, pkcs8Pem(privateKey), MODE_ONLINE_KEY);
   const der = certifyOnlineKey(files, root, {
     dir: opts.dir,
     file: names.crt,
@@ -227,11 +269,28 @@ function existingNoteKey(keysDir: string, name: string, development: boolean): s
   return vkey;
 }
 
+/** What `initAuthority` checks before it writes anything (see preflightInit). */
+interface CheckedInit {
+  now: number;
+  development: boolean;
+  url: string;
+  rootAlg: KeyAlgorithm;
+  responseAlg: KeyAlgorithm;
+  rootDays: number;
+  days: number;
+  keysDir: string;
+  rootDir: string;
+  tokens: { root?: TokenKeyRequest; note?: TokenKeyRequest; response?: TokenKeyRequest };
+  /** The note key an earlier init made, certified in place; null for a new one. */
+  existingVkey: string | null;
+}
+
 /**
- * `ceremony init`: see the file comment. Refuses (key_exists) a directory that already has a root
- * CA or trust.json, and explains `rotate`.
+ * Every check `initAuthority` makes before it writes anything (option values, PKCS#11 URIs, files
+ * that would be overwritten). The CLI calls it before asking for a passphrase, so that a refused run
+ * asks nothing. Throws `config` or `key_exists`.
  */
-export function initAuthority(o: InitOptions): CeremonyResult {
+export function preflightInit(o: InitOptions): CheckedInit {
   const now = o.now ?? Date.now();
   const development = o.development === true;
   if (!isNoteKeyName(o.name)) {
@@ -251,6 +310,48 @@ export function initAuthority(o: InitOptions): CeremonyResult {
   const keysDir = o.keysDir;
   const rootDir = o.rootDir ?? keysDir;
 
+  const tokens: CheckedInit['tokens'] = {};
+  if (o.rootKeyUri !== undefined) {
+    tokens.root = {
+      flag: '--root-key',
+      uri: parseUriOption(o.rootKeyUri, '--root-key'),
+      allowed: ROOT_ALGORITHMS,
+      generate: rootAlg,
+    };
+  }
+  if (o.noteKeyUri !== undefined) {
+    tokens.note = {
+      flag: '--note-key',
+      uri: parseUriOption(o.noteKeyUri, '--note-key'),
+      allowed: ['ed25519'],
+      generate: 'ed25519',
+    };
+  }
+  if (o.responseKeyUri !== undefined) {
+    tokens.response = {
+      flag: '--response-key',
+      uri: parseUriOption(o.responseKeyUri, '--response-key'),
+      allowed: RESPONSE_ALGORITHMS,
+      generate: responseAlg,
+    };
+  }
+  const anyToken = Object.keys(tokens).length > 0;
+  if (o.generateInToken === true && !anyToken) {
+    throw new SumkeepError(
+      'config',
+      '--generate-in-token needs --root-key, --note-key or --response-key <pkcs11 URI>',
+    );
+  }
+  if (development && anyToken)
+    throw new SumkeepError('config', 'a development authority keeps its keys in files');
+  if (tokens.root !== undefined && o.rootPassphrase !== undefined) {
+    throw new SumkeepError(
+      'config',
+      '--root-key: the root key stays in its token, so there is no root-ca.key to encrypt: drop the passphrase',
+    );
+  }
+  if (o.rootPassphrase !== undefined) checkNewPassphrase(o.rootPassphrase);
+
   // Refusals first: nothing is written unless all of these pass.
   const again =
     'this key directory has had its ceremony; for new online keys run `sumkeep ceremony rotate --purpose response|note` ' +
@@ -260,34 +361,94 @@ export function initAuthority(o: InitOptions): CeremonyResult {
       throw new SumkeepError('key_exists', `${join(dir, ROOT_CERT_FILE)} already exists: ${again}`);
     }
   }
-  if (existsSync(join(rootDir, ROOT_KEY_FILE))) {
-    throw new SumkeepError('key_exists', `${join(rootDir, ROOT_KEY_FILE)} already exists: ${again}`);
+  for (const f of [ROOT_KEY_FILE, ROOT_URI_FILE]) {
+    if (existsSync(join(rootDir, f))) {
+      throw new SumkeepError('key_exists', `${join(rootDir, f)} already exists: ${again}`);
+    }
   }
   if (existsSync(join(keysDir, TRUST_FILE))) {
     throw new SumkeepError('key_exists', `${join(keysDir, TRUST_FILE)} already exists: ${again}`);
   }
-  const existingVkey = existingNoteKey(keysDir, o.name, development);
+  if (tokens.note !== undefined && noteGenerations(keysDir).length > 0) {
+    throw new SumkeepError(
+      'key_exists',
+      `${keysDir} already holds note key files; --note-key certifies a key in a token into a new --keys directory`,
+    );
+  }
+  const existingVkey = tokens.note === undefined ? existingNoteKey(keysDir, o.name, development) : null;
+  return {
+    now,
+    development,
+    url,
+    rootAlg,
+    responseAlg,
+    rootDays,
+    days,
+    keysDir,
+    rootDir,
+    tokens,
+    existingVkey,
+  };
+}
+
+/**
+ * `ceremony init`: see the file comment. Refuses (key_exists) a directory that already has a root
+ * CA or trust.json, and explains `rotate`. Keys named by PKCS#11 URIs are opened (generated first
+ * with `generateInToken`) after every refusal has passed and before any file is written; their
+ * public keys are certified and their URIs written where the key files would be.
+ */
+export function initAuthority(o: InitOptions): CeremonyResult {
+  const c = preflightInit(o);
+  const { now, development, url, rootAlg, responseAlg, rootDays, days, keysDir, rootDir, existingVkey } = c;
+  const generate = o.generateInToken === true;
+  const env = o.env === undefined ? {} : { env: o.env };
+  const tokenRoot = c.tokens.root && openCeremonyKey(c.tokens.root, { generate, ...env });
+  const tokenNote = c.tokens.note && openCeremonyKey(c.tokens.note, { generate, ...env });
+  const tokenResponse = c.tokens.response && openCeremonyKey(c.tokens.response, { generate, ...env });
 
   ensureKeyDir(keysDir);
   ensureKeyDir(rootDir);
   const files = new CreatedFiles();
 
-  // Root CA.
-  const rootKeys = createRoot(rootAlg, o.name, { now, days: rootDays, development });
-  const rootPem = toPem(rootKeys.der, 'CERTIFICATE');
-  const rootKeyFile = files.write(rootDir, ROOT_KEY_FILE, pkcs8Pem(rootKeys.privateKey), MODE_ROOT_KEY);
+  // Root CA: a new key (encrypted with the passphrase when there is one), or the token's.
+  let rootKey: SigningKey;
+  let rootKeyFile: string;
+  let rootProtection: string;
+  if (tokenRoot !== undefined) {
+    rootKey = tokenRoot;
+    rootKeyFile = writeKeyUriFile(files, rootDir, ROOT_URI_FILE, tokenRoot.uri);
+    rootProtection = 'in a PKCS#11 token (non-extractable)';
+  } else {
+    const { privateKey } = generateKeyPair(rootAlg);
+    rootKey = privateKey;
+    const pem =
+      o.rootPassphrase === undefined ? pkcs8Pem(privateKey) : encryptPrivateKey(privateKey, o.rootPassphrase);
+    rootKeyFile = files.write(rootDir, ROOT_KEY_FILE, pem, MODE_ROOT_KEY);
+    rootProtection =
+      o.rootPassphrase !== undefined
+        ? `encrypted PKCS#8 (PBES2: PBKDF2-HMAC-SHA256, ${PBKDF2_ITERATIONS} iterations, AES-256-CBC)`
+        : development
+          ? 'NOT ENCRYPTED (development authority)'
+          : 'NOT ENCRYPTED (--insecure-plaintext-root)';
+  }
+  const rootDer = selfSignRoot(rootKey, o.name, { now, days: rootDays, development });
+  const rootPem = toPem(rootDer, 'CERTIFICATE');
   const rootFile = files.write(keysDir, ROOT_CERT_FILE, rootPem, MODE_PUBLIC);
   if (resolve(rootDir) !== resolve(keysDir)) files.write(rootDir, ROOT_CERT_FILE, rootPem, MODE_PUBLIC);
   const root: RootAuthority = {
-    ...rootCertificateFromDer(rootKeys.der, rootFile),
+    ...rootCertificateFromDer(rootDer, rootFile),
     keyFile: rootKeyFile,
-    privateKey: rootKeys.privateKey,
+    privateKey: rootKey,
   };
 
-  // Note key: made here, or the one an earlier init made, certified in place.
+  // Note key: made here, in a token, or the one an earlier init made, certified in place.
   const note = noteFiles(0);
   let verifierKey: string;
-  if (existingVkey === null) {
+  if (tokenNote !== undefined) {
+    verifierKey = verifierKeyFromPublicKey(o.name, ed25519Raw(tokenNote.publicKey));
+    writeKeyUriFile(files, keysDir, note.uri, tokenNote.uri);
+    files.write(keysDir, note.pub, verifierKey + '\n', MODE_PUBLIC);
+  } else if (existingVkey === null) {
     verifierKey = writeNoteKey(keysDir, 0, o.name);
     files.add(join(keysDir, note.key), MODE_ONLINE_KEY);
     files.add(join(keysDir, note.pub), MODE_PUBLIC);
@@ -310,12 +471,20 @@ export function initAuthority(o: InitOptions): CeremonyResult {
     days,
   });
 
-  const response = createResponseKey(files, root, { dir: keysDir, alg: responseAlg, now, days });
+  const response = createResponseKey(files, root, {
+    dir: keysDir,
+    alg: responseAlg,
+    now,
+    days,
+    ...(tokenResponse === undefined ? {} : { token: tokenResponse }),
+  });
 
   const trust = collectTrustBundle(keysDir, { root, url, now });
   writeTrustFile(keysDir, trust, { replace: false });
   files.add(join(keysDir, TRUST_FILE), MODE_PUBLIC);
 
+  const rootLabel = describeKey(asKeySigner(rootKey).publicKey).label;
+  const responseLabel = describeKey(new X509Certificate(response.der).publicKey).label;
   const sections: RecordSection[] = [
     {
       title: 'Log',
@@ -327,27 +496,42 @@ export function initAuthority(o: InitOptions): CeremonyResult {
       ],
     },
     {
-      title: `Root CA (${rootAlg}) - KEEP OFFLINE`,
-      rows: [['private key', rootKeyFile], ...certificateRows(rootFile, rootKeys.der)],
+      title: `Root CA (${rootLabel}) - KEEP OFFLINE`,
+      rows: [
+        ...(tokenRoot === undefined
+          ? [
+              ['private key', rootKeyFile] as [string, string],
+              ['private key protection', rootProtection] as [string, string],
+            ]
+          : [['token URI file', rootKeyFile] as [string, string], ...tokenKeyRows(tokenRoot, generate)]),
+        ...certificateRows(rootFile, rootDer),
+      ],
     },
     {
       title: 'Note key (online: signs tree heads; its verifier key is the GOSUMDB key)',
       rows: [
-        ['private key', join(keysDir, note.key)],
+        ...(tokenNote === undefined
+          ? [['private key', join(keysDir, note.key)] as [string, string]]
+          : [
+              ['token URI file', join(keysDir, note.uri)] as [string, string],
+              ...tokenKeyRows(tokenNote, generate),
+            ]),
         ['kid', noteKid(notePublicKey(verifierKey))],
         ['certified in place', existingVkey === null ? 'no (new key)' : 'yes (key of an earlier init)'],
         ...certificateRows(join(keysDir, note.crt), noteDer),
       ],
     },
     {
-      title: `Response-signing key (${responseAlg}; online: signs API responses)`,
+      title: `Response-signing key (${responseLabel}; online: signs API responses)`,
       rows: [
-        ['private key', response.keyFile],
+        [tokenResponse === undefined ? 'private key' : 'token URI file', response.keyFile],
+        ...(tokenResponse === undefined ? [] : tokenKeyRows(tokenResponse, generate)),
         ['kid', response.kid],
         ...certificateRows(response.certFile, response.der),
       ],
     },
   ];
+  const anyToken = tokenRoot !== undefined || tokenNote !== undefined || tokenResponse !== undefined;
   const recordFile = writeRecord(keysDir, {
     ceremony: development ? 'init (DEVELOPMENT: not for production)' : 'init',
     time: now,
@@ -358,7 +542,10 @@ export function initAuthority(o: InitOptions): CeremonyResult {
       `the root CA fingerprint equals the output of \`openssl x509 -noout -fingerprint -sha256 -in ${rootFile}\``,
       'the GOSUMDB value equals the one printed on screen and the "gosumdb" field of trust.json',
       `\`openssl verify -CAfile ${rootFile} ${join(keysDir, note.crt)} ${response.certFile}\` prints OK for both`,
-      `${ROOT_KEY_FILE} is on offline media only and will not be copied to the online server`,
+      tokenRoot === undefined
+        ? `${ROOT_KEY_FILE} is on offline media only and will not be copied to the online server`
+        : 'the root HSM will be disconnected and stored offline; it is never attached to the online server',
+      ...(anyToken ? ['every key in a token shows CKA_SENSITIVE true and CKA_EXTRACTABLE false above'] : []),
     ],
   });
   files.add(recordFile, MODE_PUBLIC);

@@ -1,15 +1,18 @@
 /**
  * Key files on disk. Files are created exclusively (O_EXCL) with the mode given (0600 or 0400 for
  * private keys, 0644 for public files) and are never overwritten; directories holding keys are
- * created 0700.
+ * created 0700, and an existing one that group or others could use is narrowed to 0700 (serve
+ * refuses anything wider, see permissions.ts).
  */
-import { mkdirSync, writeFileSync, readFileSync, existsSync, chmodSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync, existsSync, chmodSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SumkeepError } from '../core/errors.ts';
 
 export function ensureKeyDir(dir: string, mode = 0o700): void {
   try {
     mkdirSync(dir, { recursive: true, mode });
+    // mkdir leaves an existing directory (e.g. keys/ as git checks it out, 0755) as it was.
+    if (mode === 0o700 && (statSync(dir).mode & 0o077) !== 0) chmodSync(dir, 0o700);
   } catch (e) {
     throw new SumkeepError('config', `cannot create ${dir}: ${(e as Error).message}`, { cause: e });
   }

@@ -4,6 +4,8 @@
  *   note.key     Go's signer key: the word PRIVATE, then "+KEY+<name>+<8 hex>+<base64(0x01 || seed)>\n"; mode 0600
  *   note.pub     "<name>+<8 hex>+<base64(0x01 || public key)>\n"          mode 0644
  *   note.crt     its certificate from the root CA (after `ceremony init`)
+ *   note.pkcs11  instead of note.key: the PKCS#11 URI of a note key in a token (note.pub is then
+ *                the verifier key of the token's public key, checked against it at load)
  *   DEVELOPMENT  present only for a key made by `npm start` for local development
  * A note-key rotation adds note-<n>.key/.pub/.crt (n = 1, 2, ...): every signer key whose
  * certificate is valid signs each tree head (clients ignore signatures from keys they do not know).
@@ -24,9 +26,12 @@ import {
   isNoteKeyName,
   newSigner,
   newVerifier,
+  verifierKeyFromPublicKey,
   verifierKeyFromSignerKey,
   type Signer,
 } from '../core/note.ts';
+import { TokenSigner } from './pkcs11/signer.ts';
+import { ed25519Raw, readKeyUriFile } from './token-files.ts';
 import { readCertificateFile } from './authority.ts';
 import { ensureKeyDir, readKeyFile, writeNewFile } from './files.ts';
 import { MAX_NOTE_GENERATION, MODE_ONLINE_KEY, MODE_PUBLIC, noteFiles, noteGenerationOf } from './layout.ts';
@@ -125,8 +130,14 @@ function spki(key: KeyObject): Uint8Array {
   return new Uint8Array(key.export({ type: 'spki', format: 'der' }));
 }
 
-/** Note-key generations that have any file (key, pub or crt) in `dir`, ascending. */
-export function noteGenerations(dir: string, kind: 'key' | 'pub' | 'crt' | 'any' = 'any'): number[] {
+/**
+ * Note-key generations that have any file (key, pub, crt or pkcs11) in `dir`, ascending; `signer`:
+ * those with a private key, on disk (.key) or in a token (.pkcs11).
+ */
+export function noteGenerations(
+  dir: string,
+  kind: 'key' | 'pub' | 'crt' | 'pkcs11' | 'signer' | 'any' = 'any',
+): number[] {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -136,7 +147,10 @@ export function noteGenerations(dir: string, kind: 'key' | 'pub' | 'crt' | 'any'
   const gens = new Set<number>();
   for (const f of names) {
     const g = noteGenerationOf(f);
-    if (g !== null && g <= MAX_NOTE_GENERATION && (kind === 'any' || f.endsWith(`.${kind}`))) gens.add(g);
+    const wanted =
+      kind === 'any' ||
+      (kind === 'signer' ? f.endsWith('.key') || f.endsWith('.pkcs11') : f.endsWith(`.${kind}`));
+    if (g !== null && g <= MAX_NOTE_GENERATION && wanted) gens.add(g);
   }
   return [...gens].sort((a, b) => a - b);
 }
@@ -159,6 +173,54 @@ export function readNoteCertificate(
   return { notBefore: parsed.notBefore, notAfter: parsed.notAfter, der };
 }
 
+/**
+ * The note signer of a key in a token: the name comes from the .pub beside the .pkcs11 file, the
+ * verifier key is derived from the token's public key and must equal that .pub (the ceremony wrote
+ * it from the same key), so that GOSUMDB always describes the key that really signs.
+ */
+function loadTokenSigner(
+  dir: string,
+  generation: number,
+  env: NodeJS.ProcessEnv | undefined,
+): { signer: Signer; vkey: string } {
+  const files = noteFiles(generation);
+  if (existsSync(join(dir, files.key))) {
+    throw new SumkeepError('config', `${dir} holds both ${files.key} and ${files.uri}: keep one`);
+  }
+  const pub = readKeyFile(dir, files.pub);
+  if (pub === null) {
+    throw new SumkeepError(
+      'config',
+      `${join(dir, files.uri)} has no ${files.pub} beside it (the ceremony writes both)`,
+    );
+  }
+  const token = new TokenSigner(readKeyUriFile(join(dir, files.uri)), env === undefined ? {} : { env });
+  if (token.publicKey.asymmetricKeyType !== 'ed25519') {
+    throw new SumkeepError(
+      'config',
+      `${join(dir, files.uri)}: a note key must be Ed25519 (the only algorithm the go command knows)`,
+    );
+  }
+  let name: string;
+  try {
+    name = newVerifier(pub).name;
+  } catch (e) {
+    throw new SumkeepError('config', `${join(dir, files.pub)}: ${(e as Error).message}`, { cause: e });
+  }
+  const vkey = verifierKeyFromPublicKey(name, ed25519Raw(token.publicKey));
+  if (vkey !== pub) {
+    throw new SumkeepError(
+      'config',
+      `${join(dir, files.pub)} does not belong to the key ${files.uri} names (${token.name})`,
+    );
+  }
+  const v = newVerifier(vkey);
+  return {
+    vkey,
+    signer: Object.freeze({ name: v.name, keyHash: v.keyHash, sign: (msg: Uint8Array) => token.sign(msg) }),
+  };
+}
+
 function loadSigner(dir: string, file: string): { signer: Signer; vkey: string } {
   const skey = readKeyFile(dir, file);
   if (skey === null) throw new SumkeepError('config', `${join(dir, file)} disappeared while reading`);
@@ -174,9 +236,9 @@ function loadSigner(dir: string, file: string): { signer: Signer; vkey: string }
  * Loads the note signer(s) from `dir` (see the file comment for which keys sign); throws `config`
  * with the command to run when there is none, or when every certified key's certificate has ended.
  */
-export function loadNoteKeys(dir: string, opts: { now?: number } = {}): NoteKeys {
+export function loadNoteKeys(dir: string, opts: { now?: number; env?: NodeJS.ProcessEnv } = {}): NoteKeys {
   const now = opts.now ?? Date.now();
-  const generations = noteGenerations(dir, 'key');
+  const generations = noteGenerations(dir, 'signer');
   if (generations.length === 0) {
     throw new SumkeepError(
       'config',
@@ -184,7 +246,9 @@ export function loadNoteKeys(dir: string, opts: { now?: number } = {}): NoteKeys
     );
   }
   const found = generations.map((generation) => {
-    const { signer, vkey } = loadSigner(dir, noteFiles(generation).key);
+    const { signer, vkey } = existsSync(join(dir, noteFiles(generation).uri))
+      ? loadTokenSigner(dir, generation, opts.env)
+      : loadSigner(dir, noteFiles(generation).key);
     const info: NoteKeyInfo = {
       generation,
       verifierKey: vkey,

@@ -16,7 +16,10 @@ import { SumkeepError } from '../core/errors.ts';
 import { RESPONSE_ALGORITHMS, describeKey, type KeyAlgorithm } from './algorithms.ts';
 import { loadRootAuthority } from './authority.ts';
 import { certifyOnlineKey, checkDays, createResponseKey } from './ceremony.ts';
+import { openCeremonyKey, parseUriOption, tokenKeyRows, type TokenKeyRequest } from './ceremony-token.ts';
 import { CreatedFiles } from './files.ts';
+import { ed25519Raw, writeKeyUriFile } from './token-files.ts';
+import { verifierKeyFromPublicKey } from '../core/note.ts';
 import { MODE_ONLINE_KEY, MODE_PUBLIC, TRUST_FILE, noteFiles, noteKid } from './layout.ts';
 import { noteGenerations, noteKeyName, notePublicKey, writeNoteKey } from './notekey.ts';
 import { ONLINE_DEFAULT_DAYS, ONLINE_MAX_DAYS, noteCommonName, type OnlinePurpose } from './profiles.ts';
@@ -34,6 +37,14 @@ export interface RotateOptions {
   alg?: KeyAlgorithm;
   validDays?: number;
   now?: number;
+  /** Passphrase of an encrypted root-ca.key. */
+  rootPassphrase?: string;
+  /** PKCS#11 URI of the new key, in a token, instead of a new key file. */
+  keyUri?: string;
+  /** Generate the key `keyUri` names inside the token first (non-extractable). */
+  generateInToken?: boolean;
+  /** Environment for token PINs (SUMKEEP_PKCS11_PIN). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface RotateResult {
@@ -51,7 +62,23 @@ export interface RotateResult {
 export function rotateKey(o: RotateOptions): RotateResult {
   const now = o.now ?? Date.now();
   const keysDir = o.keysDir;
-  const root = loadRootAuthority(keysDir, o.rootDir ?? keysDir, now);
+  if (o.generateInToken === true && o.keyUri === undefined) {
+    throw new SumkeepError('config', '--generate-in-token needs --key <pkcs11 URI>');
+  }
+  const env = o.env === undefined ? {} : { env: o.env };
+  const tokenReq: TokenKeyRequest | undefined =
+    o.keyUri === undefined
+      ? undefined
+      : {
+          flag: '--key',
+          uri: parseUriOption(o.keyUri, '--key'),
+          allowed: o.purpose === 'note' ? ['ed25519'] : RESPONSE_ALGORITHMS,
+          generate: o.purpose === 'note' ? 'ed25519' : (o.alg ?? 'ed25519'),
+        };
+  const root = loadRootAuthority(keysDir, o.rootDir ?? keysDir, now, {
+    ...(o.rootPassphrase === undefined ? {} : { passphrase: o.rootPassphrase }),
+    ...env,
+  });
   const trustBefore = readTrustFile(keysDir);
   if (trustBefore === null) {
     throw new SumkeepError('config', `no ${TRUST_FILE} in ${keysDir}: run \`sumkeep ceremony init\` first`);
@@ -61,6 +88,10 @@ export function rotateKey(o: RotateOptions): RotateResult {
   }
   const days = checkDays(o.validDays, ONLINE_DEFAULT_DAYS, '--valid-days', ONLINE_MAX_DAYS);
   const before = certifiedPublicKeys(keysDir, root).filter((k) => k.purpose === o.purpose && validAt(k, now));
+  const token =
+    tokenReq === undefined
+      ? undefined
+      : openCeremonyKey(tokenReq, { generate: o.generateInToken === true, ...env });
   const files = new CreatedFiles();
   let kid: string;
   let verifierKey: string | undefined;
@@ -77,9 +108,15 @@ export function rotateKey(o: RotateOptions): RotateResult {
     }
     const generation = Math.max(0, ...noteGenerations(keysDir)) + 1;
     const names = noteFiles(generation);
-    verifierKey = writeNoteKey(keysDir, generation, trustBefore.name);
-    files.add(join(keysDir, names.key), MODE_ONLINE_KEY);
-    files.add(join(keysDir, names.pub), MODE_PUBLIC);
+    if (token !== undefined) {
+      verifierKey = verifierKeyFromPublicKey(trustBefore.name, ed25519Raw(token.publicKey));
+      writeKeyUriFile(files, keysDir, names.uri, token.uri);
+      files.write(keysDir, names.pub, verifierKey + '\n', MODE_PUBLIC);
+    } else {
+      verifierKey = writeNoteKey(keysDir, generation, trustBefore.name);
+      files.add(join(keysDir, names.key), MODE_ONLINE_KEY);
+      files.add(join(keysDir, names.pub), MODE_PUBLIC);
+    }
     const publicKey = notePublicKey(verifierKey);
     kid = noteKid(publicKey);
     der = certifyOnlineKey(files, root, {
@@ -103,11 +140,17 @@ export function rotateKey(o: RotateOptions): RotateResult {
     if (!RESPONSE_ALGORITHMS.includes(alg)) {
       throw new SumkeepError('config', `--alg ${alg}: want one of ${RESPONSE_ALGORITHMS.join(', ')}`);
     }
-    const r = createResponseKey(files, root, { dir: keysDir, alg, now, days });
+    const r = createResponseKey(files, root, {
+      dir: keysDir,
+      alg,
+      now,
+      days,
+      ...(token === undefined ? {} : { token }),
+    });
     kid = r.kid;
     der = r.der;
     certFile = r.certFile;
-    title = `New response-signing key (${alg})`;
+    title = `New response-signing key (${token === undefined ? alg : `${describeKey(token.publicKey).label}, in a token`})`;
   }
 
   const trust = collectTrustBundle(keysDir, { root, url: trustBefore.url, now });
@@ -122,6 +165,7 @@ export function rotateKey(o: RotateOptions): RotateResult {
       {
         title,
         rows: [
+          ...(token === undefined ? [] : tokenKeyRows(token, o.generateInToken === true)),
           ['kid', kid],
           ...(verifierKey === undefined ? [] : [['verifier key', verifierKey] as [string, string]]),
           ...certificateRows(certFile, der),

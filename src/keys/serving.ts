@@ -10,12 +10,15 @@
  *    response keys with certificates. Every certificate must be issued by the root for its purpose
  *    and match its key; trust.json must list the keys that sign (a stale trust.json is refused:
  *    clients would reject what the server signs).
+ * A note or response key may be a `.pkcs11` URI file instead of a `.key`: the key is opened in its
+ * token here (a wrong PIN or an absent token stops the start with the token's name) and signs
+ * through it afterwards.
  */
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { SumkeepError } from '../core/errors.ts';
-import { describeKey, signBytes } from './algorithms.ts';
+import { describeKey } from './algorithms.ts';
 import {
   issuedBy,
   keysMatch,
@@ -28,9 +31,11 @@ import {
 import {
   ROOT_CERT_FILE,
   ROOT_KEY_FILE,
+  ROOT_URI_FILE,
   TRUST_FILE,
   keyId16,
   noteFiles,
+  noteGenerationOf,
   noteKid,
   responseFiles,
   responseIdOf,
@@ -39,6 +44,10 @@ import {
 import { loadNoteKeys, notePublicKey } from './notekey.ts';
 import { readPem } from './pem.ts';
 import { DAY_MS, hasPurpose, type OnlinePurpose } from './profiles.ts';
+import { checkKeyDirectory, checkSecretFile } from './permissions.ts';
+import { TokenSigner } from './pkcs11/signer.ts';
+import { memorySigner, type KeySigner } from './signer.ts';
+import { readKeyUriFile } from './token-files.ts';
 import { readTrustFile, validAt } from './trust.ts';
 import type { ResponseSigner, ServingKeys, TrustBundle } from './types.ts';
 import { parseCertificate } from './x509.ts';
@@ -46,10 +55,10 @@ import { parseCertificate } from './x509.ts';
 /** Certificates ending within this many days are reported in `warnings`. */
 export const EXPIRY_WARNING_DAYS = 30;
 
-function rootKeyRefusal(dir: string): SumkeepError {
+function rootKeyRefusal(dir: string, file = ROOT_KEY_FILE): SumkeepError {
   return new SumkeepError(
     'config',
-    `${join(dir, ROOT_KEY_FILE)}: the key directory holds the root CA private key, which serve never needs; ` +
+    `${join(dir, file)}: the key directory holds the root CA private key (or names its token), which serve never needs; ` +
       'move it to offline storage (see docs/ceremony.md), or pass --allow-root-key (development only)',
   );
 }
@@ -83,20 +92,38 @@ interface ResponseCandidate {
   file: string;
 }
 
-function loadResponseKeys(dir: string, root: RootCertificate): ResponseCandidate[] {
+/** The private half of a response key: its PEM file, or the token its .pkcs11 file names. */
+function responseKeySigner(dir: string, hex: string, env: NodeJS.ProcessEnv | undefined): KeySigner {
+  const files = responseFiles(hex);
+  const uriFile = join(dir, files.uri);
+  if (existsSync(uriFile)) {
+    if (existsSync(join(dir, files.key))) {
+      throw new SumkeepError('config', `${dir} holds both ${files.key} and ${files.uri}: keep one`);
+    }
+    return new TokenSigner(readKeyUriFile(uriFile), env === undefined ? {} : { env });
+  }
+  const keyFile = join(dir, files.key);
+  return memorySigner(readPrivateKeyFile(keyFile), keyFile);
+}
+
+function loadResponseKeys(
+  dir: string,
+  root: RootCertificate,
+  env: NodeJS.ProcessEnv | undefined,
+): ResponseCandidate[] {
   const out: ResponseCandidate[] = [];
   for (const name of readdirSync(dir).sort()) {
     const hex = responseIdOf(name);
-    if (hex === null || !name.endsWith('.key')) continue;
+    if (hex === null || !(name.endsWith('.key') || name.endsWith('.pkcs11'))) continue;
     const files = responseFiles(hex);
-    const keyFile = join(dir, files.key);
+    const keyFile = join(dir, name);
     const certFile = join(dir, files.crt);
     if (!existsSync(certFile)) throw new SumkeepError('config', `${keyFile} has no certificate ${files.crt}`);
-    const privateKey = readPrivateKeyFile(keyFile);
-    const { jws } = describeKey(privateKey);
+    const key = responseKeySigner(dir, hex, env);
+    const { jws } = describeKey(key.publicKey);
     const { der, parsed, x509 } = readCertificateFile(certFile);
-    if (!keysMatch(privateKey, x509.publicKey) || keyId16(x509.publicKey) !== hex) {
-      throw new SumkeepError('config', `${certFile} does not certify the key in ${files.key}`);
+    if (!keysMatch(key, x509.publicKey) || keyId16(x509.publicKey) !== hex) {
+      throw new SumkeepError('config', `${certFile} does not certify the key in ${name}`);
     }
     checkCertificate(der, root, 'response', certFile);
     out.push({
@@ -105,13 +132,25 @@ function loadResponseKeys(dir: string, root: RootCertificate): ResponseCandidate
       signer: Object.freeze({
         kid: responseKid(x509.publicKey),
         alg: jws,
-        privateKey,
         notAfter: parsed.notAfter,
-        sign: (data: Uint8Array) => signBytes(privateKey, data),
+        inToken: key.inToken,
+        sign: (data: Uint8Array) => key.sign(data),
       }),
     });
   }
   return out;
+}
+
+/**
+ * Refuses a key directory, or a private key file in it, that group or others can use (see
+ * permissions.ts); checked before any key is read.
+ */
+function checkModes(dir: string): void {
+  checkKeyDirectory(dir);
+  for (const name of readdirSync(dir).sort()) {
+    const isKey = name.endsWith('.key') && (noteGenerationOf(name) !== null || responseIdOf(name) !== null);
+    if (isKey || name === ROOT_KEY_FILE) checkSecretFile(join(dir, name));
+  }
 }
 
 function hasCertificates(dir: string): boolean {
@@ -123,19 +162,25 @@ function hasCertificates(dir: string): boolean {
 /**
  * Loads and checks the serving keys of `dir` (see the file comment). Throws SumkeepError('config')
  * naming the file and the fix for anything missing, inconsistent or malformed; refuses a directory
- * holding root-ca.key unless `allowRootKey`.
+ * holding root-ca.key unless `allowRootKey`, and a directory or private key file that group or
+ * others can read (naming the chmod that fixes it).
  */
 export function loadServingKeys(
   dir: string,
-  opts: { allowRootKey?: boolean; now?: number } = {},
+  opts: { allowRootKey?: boolean; now?: number; env?: NodeJS.ProcessEnv } = {},
 ): ServingKeys {
   const now = opts.now ?? Date.now();
   if (existsSync(join(dir, ROOT_KEY_FILE)) && opts.allowRootKey !== true) throw rootKeyRefusal(dir);
-  const note = loadNoteKeys(dir, { now });
+  if (existsSync(join(dir, ROOT_URI_FILE)) && opts.allowRootKey !== true)
+    throw rootKeyRefusal(dir, ROOT_URI_FILE);
+  if (existsSync(dir)) checkModes(dir);
+  const note = loadNoteKeys(dir, { now, ...(opts.env === undefined ? {} : { env: opts.env }) });
   const warnings: string[] = [];
   const rootFile = loadRootCertificate(dir);
   const trust: TrustBundle | null = readTrustFile(dir);
-  const responseKeyFiles = readdirSync(dir).filter((f) => responseIdOf(f) !== null && f.endsWith('.key'));
+  const responseKeyFiles = readdirSync(dir).filter(
+    (f) => responseIdOf(f) !== null && (f.endsWith('.key') || f.endsWith('.pkcs11')),
+  );
 
   if (rootFile === null && trust === null && !hasCertificates(dir) && responseKeyFiles.length === 0) {
     return {
@@ -194,7 +239,7 @@ export function loadServingKeys(
     );
   }
 
-  const candidates = loadResponseKeys(dir, root);
+  const candidates = loadResponseKeys(dir, root, opts.env);
   const valid = candidates
     .filter((c) => validAt({ notBefore: c.notBefore, notAfter: c.signer.notAfter }, now))
     .sort((a, b) => b.notBefore - a.notBefore || a.signer.kid.localeCompare(b.signer.kid));

@@ -29,6 +29,8 @@ export interface TlsOptions {
   /** File base name (default "tls"). */
   basename?: string;
   now?: number;
+  /** Passphrase of an encrypted root-ca.key. */
+  rootPassphrase?: string;
 }
 
 export interface TlsResult {
@@ -102,7 +104,9 @@ export function issueTlsCertificate(o: TlsOptions): TlsResult {
     Object.values(names),
     'pass --out-name <name> to issue a new TLS certificate beside it',
   );
-  const root = loadRootAuthority(o.keysDir, o.rootDir ?? o.keysDir, now);
+  const root = loadRootAuthority(o.keysDir, o.rootDir ?? o.keysDir, now, {
+    ...(o.rootPassphrase === undefined ? {} : { passphrase: o.rootPassphrase }),
+  });
 
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const der = issueCertificate(root, {

@@ -2,7 +2,6 @@
  * Contracts of the signing authority (key ceremony → server). The ceremony (src/keys/ceremony*.ts)
  * writes these files into a key directory; the server loads them with `loadServingKeys`.
  */
-import type { KeyObject } from 'node:crypto';
 import type { Signer } from '../core/note.ts';
 
 /** JWS algorithm names used by sumkeep: Ed25519, or RSA-PSS with SHA-256, MGF1-SHA-256, salt 32. */
@@ -47,14 +46,18 @@ export interface TrustBundle {
   jwks: { keys: PublicJwk[] };
 }
 
-/** An online key that signs API responses. */
+/** An online key that signs API responses: in memory (a PEM file) or in a PKCS#11 token. */
 export interface ResponseSigner {
   kid: string;
   alg: ResponseAlg;
-  privateKey: KeyObject;
   /** Certificate validity end (ms since epoch). */
   notAfter: number;
-  /** Signature over exactly `data` (EdDSA: 64 bytes; PS256: modulus size). */
+  /** True when the key lives in a token. */
+  inToken?: boolean;
+  /**
+   * Signature over exactly `data` (EdDSA: 64 bytes; PS256: modulus size). A token key that cannot
+   * sign now throws SumkeepError('unavailable').
+   */
   sign(data: Uint8Array): Uint8Array;
 }
 

@@ -24,7 +24,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { decodeUtf8 } from '../core/bytes.ts';
 import { SumkeepError } from '../core/errors.ts';
-import { describeKey, signBytes } from './algorithms.ts';
+import { describeKey } from './algorithms.ts';
+import { asKeySigner, type SigningKey } from './signer.ts';
 import {
   TAG,
   bitString,
@@ -94,7 +95,8 @@ export interface Extensions {
 export interface Issuer {
   /** The issuer's subject Name, DER, exactly as in its own certificate (matched byte for byte). */
   name: Uint8Array;
-  privateKey: KeyObject;
+  /** The issuer's private key: in memory, or a KeySigner (a key in a PKCS#11 token). */
+  privateKey: SigningKey;
   /** For the authorityKeyIdentifier. */
   publicKey: KeyObject;
 }
@@ -106,7 +108,7 @@ export interface CertificateSpec {
   notBefore: number;
   notAfter: number;
   /** The issuing CA, or `{ selfSigned: <the subject's own private key> }` for a root. */
-  issuer: Issuer | { selfSigned: KeyObject };
+  issuer: Issuer | { selfSigned: SigningKey };
   extensions: Extensions;
   /** Default: 16 random bytes, top bit clear, first byte non-zero. */
   serial?: Uint8Array;
@@ -196,7 +198,8 @@ export function createCertificate(spec: CertificateSpec): Uint8Array {
     'selfSigned' in spec.issuer
       ? { name: subjectName, privateKey: spec.issuer.selfSigned, publicKey: spec.publicKey }
       : spec.issuer;
-  const sigAlg = signatureAlgorithm(issuer.privateKey);
+  const signer = asKeySigner(issuer.privateKey);
+  const sigAlg = signatureAlgorithm(signer.publicKey);
   const spki = spkiOf(spec.publicKey);
   describeKeyForSubject(spec.publicKey);
   const tbs = sequence(
@@ -209,7 +212,7 @@ export function createCertificate(spec: CertificateSpec): Uint8Array {
     spki,
     encodeExtensions(spec.extensions, keyIdentifier(spki), keyIdentifier(issuer.publicKey)),
   );
-  const signature = signBytes(issuer.privateKey, tbs);
+  const signature = signer.sign(tbs);
   return sequence(tbs, sigAlg, bitString(signature));
 }
 

@@ -21,6 +21,15 @@
  *
  * Another process (e.g. `sumkeep ingest`) may append to the same database: the store refuses a batch
  * whose ids do not follow its tree (`conflict`); the sequencer then reloads the tree and retries.
+ *
+ * A note key that cannot sign (a PKCS#11 token removed, its library failing, a wrong PIN after a
+ * restart of the token: the signer throws `unavailable`) holds the batch at step 3: nothing is
+ * committed, no head is signed by fewer keys or another key. The batch is tried again after
+ * SIGNER_HOLD_MS pauses (each attempt lets the signer re-open its session); when the key still
+ * cannot sign, its waiters get `unavailable` (HTTP 503, one line: which key and why) and nothing of
+ * theirs was logged, so a client retry starts clean. Records already in the log stay readable: the
+ * stored heads are served as they are. The next batch tries again, so the log recovers by itself
+ * when the key returns; /readyz (signersReady) shows the state meanwhile.
  */
 import { SumkeepError, isSumkeepError } from '../core/errors.ts';
 import { sign, type Signer } from '../core/note.ts';
@@ -67,6 +76,9 @@ const key = (path: string, version: string): string => `${path}@${version}`;
 
 /** Commit attempts for one batch while other writers keep appending first. */
 const MAX_COMMIT_ATTEMPTS = 20;
+
+/** Pauses (ms) before each new attempt of a batch whose note key could not sign; bounds the hold. */
+export const SIGNER_HOLD_MS: readonly number[] = [250, 500, 1000, 2000];
 
 /** How stale current() may be about commits made by another process. */
 const FRESHNESS_MS = 200;
@@ -169,7 +181,14 @@ export class Sequencer {
    * the new one is kept beside it (Store.addHeadNote).
    */
   private async cosign(head: SignedHead): Promise<SignedHead> {
-    const resigned = this.signHead(head.size, head.hash, head.createdAt);
+    let resigned: SignedHead;
+    try {
+      resigned = this.signHead(head.size, head.hash, head.createdAt);
+    } catch (e) {
+      // A key that cannot sign now: serve the stored note, signed as it was (never a fallback key).
+      if (isSumkeepError(e, 'unavailable')) return head;
+      throw e;
+    }
     if (bytesEqual(resigned.note, head.note)) return head;
     // Kept before it is served, like every note the server hands out (idempotent across restarts
     // and workers: the bytes are the same).
@@ -250,6 +269,7 @@ export class Sequencer {
    */
   private async commitWithRetry(batch: Waiter[]): Promise<void> {
     let todo = batch;
+    let held = 0;
     for (let attempt = 0; ; attempt++) {
       try {
         if (attempt > 0) todo = await this.settleExisting(todo);
@@ -259,6 +279,22 @@ export class Sequencer {
         return;
       } catch (e) {
         let failure: unknown = e;
+        if (isSumkeepError(e, 'unavailable')) {
+          // A note key cannot sign (see the file comment): hold the batch, then give up on it.
+          const pause = SIGNER_HOLD_MS[held++];
+          if (pause !== undefined) {
+            await new Promise((r) => setTimeout(r, pause));
+            attempt--;
+            continue;
+          }
+          failure = new SumkeepError(
+            'unavailable',
+            `the log cannot sign a new tree head now (${e.message}); nothing was logged, try again later`,
+            { cause: e },
+          );
+          for (const w of todo) w.reject(failure);
+          return;
+        }
         // `store_busy`: another writer held the database past the busy timeout; nothing was written.
         const retryable = isSumkeepError(e, 'conflict') || isSumkeepError(e, 'store_busy');
         if (retryable && attempt < MAX_COMMIT_ATTEMPTS) {

@@ -1,9 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeKeys, runCli, tempDir } from '../helpers/server.ts';
 import { parseTrustBundle } from '../../src/keys/trust.ts';
+
+/** A passphrase file beside `dir` (what an operator would keep on the offline medium). */
+function pass(dir: string): string {
+  const file = `${dir}.pass`;
+  writeFileSync(file, 'correct horse battery staple\n', { mode: 0o600 });
+  return file;
+}
 
 function mode(file: string): number {
   return statSync(file).mode & 0o777;
@@ -27,6 +34,8 @@ describe('sumkeep ceremony init', () => {
       keys,
       '--url',
       'https://sum.cli.test:8443',
+      '--passphrase-file',
+      pass(keys),
     ]);
     assert.equal(r.status, 0, r.stderr);
     const vkey = /^verifier key: (\S+)$/m.exec(r.stdout)?.[1];
@@ -53,9 +62,21 @@ describe('sumkeep ceremony init', () => {
 
   it('refuses to overwrite: a second init fails with exit 2, names rotate and changes nothing', () => {
     const keys = tempDir('cli-twice');
-    assert.equal(runCli(['ceremony', 'init', '--name', 'sum.twice.test', '--keys', keys]).status, 0);
+    assert.equal(
+      runCli(['ceremony', 'init', '--name', 'sum.twice.test', '--keys', keys, '--insecure-plaintext-root'])
+        .status,
+      0,
+    );
     const before = snapshot(keys);
-    const r = runCli(['ceremony', 'init', '--name', 'sum.twice.test', '--keys', keys]);
+    const r = runCli([
+      'ceremony',
+      'init',
+      '--name',
+      'sum.twice.test',
+      '--keys',
+      keys,
+      '--insecure-plaintext-root',
+    ]);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /already exists/);
     assert.match(r.stderr, /ceremony rotate/);
@@ -72,7 +93,16 @@ describe('sumkeep ceremony init', () => {
     ];
     for (const [extra, msg] of cases) {
       const keys = tempDir('cli-bad');
-      const r = runCli(['ceremony', 'init', '--name', 'sum.bad.test', '--keys', keys, ...extra]);
+      const r = runCli([
+        'ceremony',
+        'init',
+        '--name',
+        'sum.bad.test',
+        '--keys',
+        keys,
+        '--insecure-plaintext-root',
+        ...extra,
+      ]);
       assert.equal(r.status, 2, extra.join(' '));
       assert.match(r.stderr, msg);
       assert.deepEqual(readdirSync(keys), []);
@@ -90,7 +120,19 @@ describe('sumkeep ceremony tls, rotate, export-public', () => {
     const base = tempDir('cli-flow');
     const keys = join(base, 'keys');
     const root = join(base, 'offline');
-    const init = runCli(['ceremony', 'init', '--name', 'sum.flow.test', '--keys', keys, '--root', root]);
+    const pp = pass(root);
+    const init = runCli([
+      'ceremony',
+      'init',
+      '--name',
+      'sum.flow.test',
+      '--keys',
+      keys,
+      '--root',
+      root,
+      '--passphrase-file',
+      pp,
+    ]);
     assert.equal(init.status, 0, init.stderr);
     assert.equal(mode(join(root, 'root-ca.key')), 0o400);
 
@@ -109,12 +151,25 @@ describe('sumkeep ceremony tls, rotate, export-public', () => {
       keys,
       '--root',
       root,
+      '--passphrase-file',
+      pp,
     ]);
     assert.equal(tls.status, 0, tls.stderr);
     assert.match(tls.stdout, /--tls-cert \S+tls\.crt --tls-key \S+tls\.key/);
     assert.equal(mode(join(keys, 'tls.key')), 0o600);
 
-    const rot = runCli(['ceremony', 'rotate', '--purpose', 'note', '--keys', keys, '--root', root]);
+    const rot = runCli([
+      'ceremony',
+      'rotate',
+      '--purpose',
+      'note',
+      '--keys',
+      keys,
+      '--root',
+      root,
+      '--passphrase-file',
+      pp,
+    ]);
     assert.equal(rot.status, 0, rot.stderr);
     const newKey = /^new verifier key: (\S+)$/m.exec(rot.stdout)?.[1];
     assert.ok(newKey);
@@ -133,7 +188,11 @@ describe('sumkeep ceremony tls, rotate, export-public', () => {
 
   it('reports usage errors with exit 2', () => {
     const keys = tempDir('cli-usage');
-    assert.equal(runCli(['ceremony', 'init', '--name', 'sum.usage.test', '--keys', keys]).status, 0);
+    assert.equal(
+      runCli(['ceremony', 'init', '--name', 'sum.usage.test', '--keys', keys, '--insecure-plaintext-root'])
+        .status,
+      0,
+    );
     const cases: [string[], RegExp][] = [
       [['ceremony', 'tls', '--keys', keys], /at least one --host/],
       [

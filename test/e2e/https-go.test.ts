@@ -12,7 +12,16 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildGoProxy, type ProxyModule } from '../helpers/goproxy.ts';
 import { goClients, goEnv, requireClient, runGo, type GoClient } from '../helpers/go.ts';
-import { CLI, REPO, makeKeys, runCli, startServer, tempDir, type RunningServer } from '../helpers/server.ts';
+import {
+  CLI,
+  REPO,
+  makeKeys,
+  passphraseFile,
+  runCli,
+  startServer,
+  tempDir,
+  type RunningServer,
+} from '../helpers/server.ts';
 import { makeRoot } from '../helpers/authority.ts';
 
 const MODULES: ProxyModule[] = [
@@ -66,7 +75,18 @@ describe('the go command through HTTPS with the ceremony TLS certificate', { tim
 
   before(async () => {
     makeKeys(keys, 'sum.https.test');
-    const tls = runCli(['ceremony', 'tls', '--ip', '127.0.0.1', '--keys', keys, '--root', `${keys}.root`]);
+    const tls = runCli([
+      'ceremony',
+      'tls',
+      '--ip',
+      '127.0.0.1',
+      '--keys',
+      keys,
+      '--root',
+      `${keys}.root`,
+      '--passphrase-file',
+      passphraseFile(keys),
+    ]);
     assert.equal(tls.status, 0, tls.stderr);
     server = await startServer({
       keys,

@@ -12,7 +12,14 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildGoProxy, type ProxyModule } from '../helpers/goproxy.ts';
 import { goClients, goEnv, requireClient, runGo, type GoClient } from '../helpers/go.ts';
-import { makeKeys, runCli, startServer, tempDir, type RunningServer } from '../helpers/server.ts';
+import {
+  makeKeys,
+  passphraseFile,
+  runCli,
+  startServer,
+  tempDir,
+  type RunningServer,
+} from '../helpers/server.ts';
 
 const NAME = 'sum.rotate.e2e';
 
@@ -76,7 +83,18 @@ describe('the go command across a note-key rotation', { timeout: 600_000 }, () =
   it('after the rotation the server signs every tree head with both keys', async (t) => {
     if (server === undefined) return void t.skip('no go client: nothing to rotate for');
     await server.stop();
-    const rot = runCli(['ceremony', 'rotate', '--purpose', 'note', '--keys', keys, '--root', `${keys}.root`]);
+    const rot = runCli([
+      'ceremony',
+      'rotate',
+      '--purpose',
+      'note',
+      '--keys',
+      keys,
+      '--root',
+      `${keys}.root`,
+      '--passphrase-file',
+      passphraseFile(keys),
+    ]);
     assert.equal(rot.status, 0, rot.stdout + rot.stderr);
     newKey = /^new verifier key: (\S+)$/m.exec(rot.stdout)![1]!;
     server = await startServer({ keys, db, upstream: proxy.url });

@@ -93,7 +93,6 @@ export function issueResponseKey(
   const signer: ResponseSigner = {
     kid,
     alg,
-    privateKey,
     notAfter: opts.notAfter ?? notBefore + 10 * DAY_MS,
     sign: (data) => signBytes(privateKey, data),
   };

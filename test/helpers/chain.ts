@@ -150,7 +150,6 @@ export function issueUnder(chain: TestRoot[], alg: ResponseAlg, leaf?: Constrain
   const signer: ResponseSigner = {
     kid,
     alg,
-    privateKey,
     notAfter,
     sign: (data) => signBytes(privateKey, data),
   };

@@ -4,7 +4,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,12 +50,21 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: st
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** The passphrase file makeKeys encrypts the root key with: give it to rotate and tls. */
+export function passphraseFile(keysDir: string): string {
+  return `${keysDir}.pass`;
+}
+
 /**
  * Runs `ceremony init` for `keysDir`, with the root CA key written next to it in `<keysDir>.root`
- * (as on the offline medium: serve refuses a key directory holding root-ca.key). Returns the
- * verifier key.
+ * (as on the offline medium: serve refuses a key directory holding root-ca.key), encrypted with the
+ * passphrase in passphraseFile(keysDir) (unless `extra` says otherwise). Returns the verifier key.
  */
 export function makeKeys(keysDir: string, name = 'sumdb.test.local', extra: string[] = []): string {
+  const own = extra.some(
+    (a) => a === '--passphrase-file' || a === '--insecure-plaintext-root' || a === '--root-key',
+  );
+  if (!own) writeFileSync(passphraseFile(keysDir), 'test passphrase for the root key\n', { mode: 0o600 });
   const r = runCli([
     'ceremony',
     'init',
@@ -65,6 +74,7 @@ export function makeKeys(keysDir: string, name = 'sumdb.test.local', extra: stri
     keysDir,
     '--root',
     `${keysDir}.root`,
+    ...(own ? [] : ['--passphrase-file', passphraseFile(keysDir)]),
     ...extra,
   ]);
   if (r.status !== 0) throw new Error(`ceremony init failed: ${r.stderr}`);
