@@ -1,0 +1,598 @@
+/**
+ * The PostgreSQL backend of the Store contract (postgres.js 3.x), for several sumkeep nodes on one
+ * database. Same invariants as the SQLite backend (sqlite.ts); the shared conformance suite runs
+ * against both.
+ *
+ * Schema: migrations/postgres/ (see postgres-migrate.ts). Its triggers refuse UPDATE, DELETE,
+ * TRUNCATE and any INSERT that does not extend the log, whoever writes. Stored hashes are kept as
+ * (level, n) so that a tile is one primary-key range scan, aggregated into one bytea by the server.
+ *
+ * Many writers: every node runs its own sequencer. appendBatch takes a transaction-scoped advisory
+ * lock (APPEND_LOCK) before it reads the latest head, so commits serialize in the database and
+ * the size checked is the size the inserts extend; a batch computed against an older tree is
+ * refused with `conflict` (nothing written) and the sequencer sequences it again. The head row is
+ * inserted in the same transaction as the records and hashes it covers (a trigger checks that it
+ * covers exactly them), and heads(size) is the primary key: no two heads of one size can exist.
+ *
+ * Durability: every connection runs with synchronous_commit=on (set at connect, whatever the
+ * server's default), so appendBatch resolves only after COMMIT is flushed to the WAL (and, with a
+ * synchronous standby configured, received there).
+ *
+ * Connections: a pool of at most `poolMax` connections (postgres.js opens them on demand and opens
+ * new ones after a connection is lost, so the store recovers by itself when PostgreSQL is back);
+ * every statement runs under statement_timeout, and a node that stops in the middle of a
+ * transaction loses its lock after idle_in_transaction_session_timeout. A query that waits for a
+ * free connection longer than the statement timeout is cancelled.
+ *
+ * Errors: a lost or refused connection, a server shutting down or a standby that refuses writes is
+ * `unavailable` (HTTP 503: try again); a statement timeout, lock timeout, deadlock or serialization
+ * failure is `store_busy` (503, and the sequencer retries the batch); anything else `store_error`.
+ * Messages name the operation and the SQLSTATE or socket error code only: never SQL text, never
+ * the connection URL's password (the database is named by redactUrl).
+ */
+import postgres from 'postgres';
+import { SumkeepError, type ErrorCode } from '../core/errors.ts';
+import { splitStoredHashIndex } from '../core/tlog/index.ts';
+import {
+  badInput,
+  checkBatchShape,
+  checkExtends,
+  checkIndex,
+  checkRange,
+  conflict,
+  duplicateInBatch,
+  HASH_SIZE,
+} from './checks.ts';
+import { loadMigrations } from './migrate.ts';
+import {
+  APPEND_LOCK,
+  checkPostgresSchema,
+  LOCK_CLASS,
+  migratePostgres,
+  PG_MIGRATIONS_DIR,
+} from './postgres-migrate.ts';
+import type { AppendBatch, LogRecord, SignedHead, Store } from './store.ts';
+
+export interface PostgresOptions {
+  /** Most connections this process opens (default 10). */
+  poolMax?: number;
+  /** Longest one statement may run, and longest a query waits for a connection (ms; default 10000). */
+  statementTimeoutMs?: number;
+  /** Longest opening a connection may take (ms; default 10000). */
+  connectTimeoutMs?: number;
+  /** Open for reading only (audits, `store copy --from`): never migrated, writes refused. */
+  readonly?: boolean;
+  /** application_name shown in pg_stat_activity (default "sumkeep"). */
+  applicationName?: string;
+}
+
+export const POSTGRES_DEFAULTS = {
+  poolMax: 10,
+  statementTimeoutMs: 10_000,
+  connectTimeoutMs: 10_000,
+} as const;
+
+const URL_RE = /^postgres(ql)?:\/\//;
+
+/** True for a `postgres://` or `postgresql://` URL. */
+export function isPostgresUrl(s: string): boolean {
+  return URL_RE.test(s);
+}
+
+/**
+ * The URL without its password (and without query parameters, which may carry one), for messages
+ * and logs: `postgres://user@host:port/db`. Never throws; an unparsable URL is named generically.
+ */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    const user = u.username === '' ? '' : `${decodeURIComponent(u.username)}@`;
+    return `${u.protocol}//${user}${u.host}${u.pathname}`;
+  } catch {
+    return 'postgres://<unparsable URL>';
+  }
+}
+
+function intOpt(name: string, v: number | undefined, dflt: number, min: number, max: number): number {
+  const n = v ?? dflt;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new SumkeepError(
+      'config',
+      `${name} must be a whole number from ${min} to ${max}, got ${String(v)}`,
+    );
+  }
+  return n;
+}
+
+/** Socket and postgres.js error codes that mean "no usable connection to the server". */
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENOENT', // a unix socket that is not there (server stopped)
+  'CONNECTION_CLOSED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+]);
+
+function errCode(e: unknown): string | undefined {
+  const c = (e as { code?: unknown } | null)?.code;
+  return typeof c === 'string' ? c : undefined;
+}
+
+/**
+ * The sumkeep error code for an error from postgres.js. SQLSTATE classes: 08 connection exception,
+ * 57P01-03 server shutting down / starting, 53300 too many connections, 25006 read-only
+ * transaction (a standby), 28 authentication; 57014 statement timeout or cancel, 55P03 lock
+ * timeout, 40001/40P01 serialization failure / deadlock.
+ */
+export function classifyPostgresError(e: unknown): ErrorCode {
+  const code = errCode(e);
+  if (code === undefined) return 'store_error';
+  if (e instanceof postgres.PostgresError || /^[0-9A-Z]{5}$/.test(code)) {
+    if (code.startsWith('08') || /^57P0[123]$/.test(code) || code === '53300' || code === '25006')
+      return 'unavailable';
+    if (code.startsWith('28')) return 'unavailable';
+    if (code === '57014' || code === '55P03' || code === '40001' || code === '40P01') return 'store_busy';
+    return 'store_error';
+  }
+  return CONNECTION_CODES.has(code) ? 'unavailable' : 'store_error';
+}
+
+function storeError(what: string, e: unknown): SumkeepError {
+  if (e instanceof SumkeepError) return e;
+  const code = errCode(e);
+  const kind = classifyPostgresError(e);
+  const detail = code === undefined ? '' : ` (${code})`;
+  const message =
+    kind === 'unavailable'
+      ? `store: ${what} failed: PostgreSQL is unreachable or not accepting writes${detail}`
+      : `store: ${what} failed${detail}`;
+  return new SumkeepError(kind, message, { cause: e });
+}
+
+/** A Buffer view of bytes for a bytea parameter (no copy when it already is one). */
+function buf(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function bytes(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** bigint columns arrive as decimal strings (postgres.js keeps int8 exact); ours are safe integers. */
+function num(v: string | number): number {
+  return typeof v === 'number' ? v : Number(v);
+}
+
+/**
+ * A string PostgreSQL text can hold exactly: no NUL and well-formed UTF-16 (a lone surrogate would
+ * be sent as U+FFFD and could match a different, real module path).
+ */
+function storable(s: string): boolean {
+  return !s.includes('\u0000') && s.isWellFormed();
+}
+
+interface RecordRow {
+  id: string;
+  path: string;
+  version: string;
+  text: Buffer;
+  source: string;
+  created_at: string;
+}
+
+interface HeadRow {
+  size: string;
+  hash: Buffer;
+  note: Buffer;
+  created_at: string;
+}
+
+function toRecord(r: RecordRow): LogRecord {
+  return {
+    id: num(r.id),
+    path: r.path,
+    version: r.version,
+    text: bytes(r.text),
+    source: r.source,
+    createdAt: num(r.created_at),
+  };
+}
+
+function toHead(r: HeadRow): SignedHead {
+  return { size: num(r.size), hash: bytes(r.hash), note: bytes(r.note), createdAt: num(r.created_at) };
+}
+
+/**
+ * Opens the PostgreSQL database at `url` (postgres:// or postgresql://; PG* environment variables
+ * fill what the URL leaves out), applies pending migrations (unless read-only) and checks that
+ * records, hashes and the latest head agree. Throws `config` for bad options, `unavailable` when
+ * the server cannot be reached, `schema_too_new` for a database written by a newer sumkeep,
+ * `log_inconsistent` when its tables disagree, `store_error` otherwise.
+ */
+export async function openPostgresStore(url: string, opts: PostgresOptions = {}): Promise<Store> {
+  if (typeof url !== 'string' || !isPostgresUrl(url)) {
+    throw new SumkeepError('config', 'a PostgreSQL database is named by a postgres:// or postgresql:// URL');
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // Not echoed: the text may hold a password.
+    throw new SumkeepError('config', 'the PostgreSQL URL cannot be parsed (check its quoting and escapes)');
+  }
+  const label = redactUrl(url);
+  // Query parameters become connection settings and would override the ones below.
+  const sync = parsed.searchParams.get('synchronous_commit');
+  if (sync !== null && sync !== 'on' && sync !== 'remote_apply') {
+    throw new SumkeepError(
+      'config',
+      `${label}: synchronous_commit=${sync} in the URL would acknowledge records before they are durable; remove it`,
+    );
+  }
+  for (const k of ['default_transaction_read_only', 'default_transaction_isolation']) {
+    if (parsed.searchParams.has(k))
+      throw new SumkeepError('config', `${label}: remove ${k} from the URL; sumkeep sets it`);
+  }
+  const poolMax = intOpt('pool size', opts.poolMax, POSTGRES_DEFAULTS.poolMax, 1, 1000);
+  const statementTimeoutMs = intOpt(
+    'statement timeout (ms)',
+    opts.statementTimeoutMs,
+    POSTGRES_DEFAULTS.statementTimeoutMs,
+    100,
+    3_600_000,
+  );
+  const connectTimeoutMs = intOpt(
+    'connect timeout (ms)',
+    opts.connectTimeoutMs,
+    POSTGRES_DEFAULTS.connectTimeoutMs,
+    100,
+    600_000,
+  );
+  const readonly = opts.readonly === true;
+  const migrations = loadMigrations(PG_MIGRATIONS_DIR);
+
+  const sql = postgres(url, {
+    max: poolMax,
+    connect_timeout: Math.max(1, Math.ceil(connectTimeoutMs / 1000)),
+    // Idle connections are closed after a minute and reopened on demand.
+    idle_timeout: 60,
+    // Reopen connections now and then, so that a failover behind a DNS name is picked up.
+    max_lifetime: 30 * 60,
+    // TCP keepalive: a server that vanished without closing the socket is noticed.
+    keep_alive: 30,
+    onnotice: () => {},
+    connection: {
+      application_name: opts.applicationName ?? 'sumkeep',
+      statement_timeout: statementTimeoutMs,
+      idle_in_transaction_session_timeout: Math.max(2 * statementTimeoutMs, 10_000),
+      synchronous_commit: 'on',
+      default_transaction_isolation: 'read committed',
+      default_transaction_read_only: readonly,
+      TimeZone: 'UTC',
+    },
+  });
+  try {
+    if (readonly) await checkPostgresSchema(sql, label, migrations);
+    else await migratePostgres(sql, label, migrations);
+    const store = new PostgresStore(sql, label, readonly, statementTimeoutMs);
+    await store.checkConsistent();
+    return store;
+  } catch (e) {
+    await sql.end({ timeout: 1 }).catch(() => {});
+    if (e instanceof SumkeepError) throw e;
+    const err = storeError(`${label}: open`, e);
+    if (errCode(e) === '3D000') {
+      throw new SumkeepError('config', `${label}: the database does not exist; create it first (createdb)`, {
+        cause: e,
+      });
+    }
+    if (errCode(e)?.startsWith('28')) {
+      throw new SumkeepError('config', `${label}: PostgreSQL refused the login (${errCode(e)})`, {
+        cause: e,
+      });
+    }
+    throw err;
+  }
+}
+
+class PostgresStore implements Store {
+  private closed = false;
+
+  constructor(
+    private readonly sql: postgres.Sql,
+    private readonly label: string,
+    private readonly readonly: boolean,
+    private readonly deadlineMs: number,
+  ) {}
+
+  /**
+   * Runs one query with a deadline: postgres.js queues a query while every pooled connection is
+   * busy, without limit; past the deadline it is cancelled (removed from the queue, or cancelled
+   * on the server) and fails with store_busy. The server's statement_timeout bounds it too.
+   */
+  private async q<T>(what: string, query: postgres.PendingQuery<postgres.Row[]>): Promise<T[]> {
+    if (this.closed) throw new SumkeepError('store_error', 'store: the store is closed');
+    // Twice the statement timeout: the server's own timeout fires first for a running statement.
+    const timer = setTimeout(() => query.cancel(), 2 * this.deadlineMs);
+    try {
+      return (await query) as unknown as T[];
+    } catch (e) {
+      throw storeError(what, e);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Throws log_inconsistent unless the latest head, the records and the leaf hashes agree. */
+  async checkConsistent(): Promise<void> {
+    // One statement: one snapshot of all three.
+    const [row] = await this.q<{ size: string | null; max_id: string | null; max_leaf: string | null }>(
+      'consistency check',
+      this.sql`SELECT (SELECT max(size) FROM heads) AS size, (SELECT max(id) FROM records) AS max_id,
+                      (SELECT max(n) FROM hashes WHERE level = 0) AS max_leaf`,
+    );
+    const size = row?.size == null ? 0 : num(row.size);
+    const records = row?.max_id == null ? 0 : num(row.max_id) + 1;
+    const leaves = row?.max_leaf == null ? 0 : num(row.max_leaf) + 1;
+    if (records !== size || leaves !== size) {
+      throw new SumkeepError(
+        'log_inconsistent',
+        `store: ${this.label}: latest signed head has size ${size} but the database holds ${records} records and ${leaves} leaf hashes`,
+      );
+    }
+  }
+
+  async treeSize(): Promise<number> {
+    const [row] = await this.q<{ size: string | null }>(
+      'read tree size',
+      this.sql`SELECT max(size) AS size FROM heads`,
+    );
+    return row?.size == null ? 0 : num(row.size);
+  }
+
+  async latestHead(): Promise<SignedHead | null> {
+    const [row] = await this.q<HeadRow>(
+      'read latest head',
+      this.sql`SELECT size, hash, note, created_at FROM heads ORDER BY size DESC LIMIT 1`,
+    );
+    return row === undefined ? null : toHead(row);
+  }
+
+  async heads(): Promise<SignedHead[]> {
+    const rows = await this.q<HeadRow>(
+      'read heads',
+      this.sql`SELECT size, hash, note, created_at FROM heads ORDER BY size`,
+    );
+    return rows.map(toHead);
+  }
+
+  async lookup(path: string, version: string): Promise<LogRecord | null> {
+    if (typeof path !== 'string' || typeof version !== 'string')
+      throw badInput('path and version must be strings');
+    if (!storable(path) || !storable(version)) return null;
+    const [row] = await this.q<RecordRow>(
+      'lookup',
+      this.sql`SELECT id, path, version, text, source, created_at FROM records
+               WHERE path = ${path} AND version = ${version}`,
+    );
+    return row === undefined ? null : toRecord(row);
+  }
+
+  async recordById(id: number): Promise<LogRecord | null> {
+    checkIndex('record id', id);
+    const [row] = await this.q<RecordRow>(
+      'read record',
+      this.sql`SELECT id, path, version, text, source, created_at FROM records WHERE id = ${id}`,
+    );
+    return row === undefined ? null : toRecord(row);
+  }
+
+  async recordTexts(start: number, count: number): Promise<Uint8Array[]> {
+    checkRange('record', start, count);
+    if (count === 0) {
+      if (this.closed) throw new SumkeepError('store_error', 'store: the store is closed');
+      return [];
+    }
+    const rows = await this.q<{ text: Buffer }>(
+      'read records',
+      this.sql`SELECT text FROM records WHERE id >= ${start} AND id < ${start + count} ORDER BY id`,
+    );
+    if (rows.length !== count) {
+      throw new SumkeepError(
+        'not_found',
+        `store: records ${start}..${start + count - 1} are not all in the log`,
+      );
+    }
+    return rows.map((r) => bytes(r.text));
+  }
+
+  async readHashes(indexes: readonly number[]): Promise<Uint8Array[]> {
+    if (!Array.isArray(indexes)) throw badInput('indexes must be an array');
+    for (const i of indexes) checkIndex('stored hash index', i);
+    if (indexes.length === 0) return [];
+    const levels: number[] = [];
+    const ns: number[] = [];
+    for (const i of indexes) {
+      const [level, n] = splitStoredHashIndex(i);
+      levels.push(level);
+      ns.push(n);
+    }
+    // One statement (one snapshot, one round trip) for all of them; k is the 1-based position.
+    const rows = await this.q<{ k: string; hash: Buffer }>(
+      'read hashes',
+      this.sql`SELECT q.k, h.hash
+               FROM unnest(${levels}::int4[], ${ns}::int8[]) WITH ORDINALITY AS q(level, n, k)
+               JOIN hashes h ON h.level = q.level AND h.n = q.n`,
+    );
+    const out = new Array<Uint8Array | undefined>(indexes.length);
+    for (const r of rows) out[num(r.k) - 1] = bytes(r.hash);
+    for (let i = 0; i < out.length; i++) {
+      if (out[i] === undefined)
+        throw new SumkeepError('not_found', `store: stored hash ${indexes[i]} is not in the log`);
+    }
+    return out as Uint8Array[];
+  }
+
+  async readTileHashes(level: number, start: number, count: number): Promise<Uint8Array[]> {
+    checkIndex('level', level);
+    checkRange('hash', start, count);
+    if (count === 0) return [];
+    // One row holding the range's hashes concatenated in order, one round trip per tile.
+    const [row] = await this.q<{ h: Buffer | null }>(
+      'read tile hashes',
+      this.sql`SELECT string_agg(hash, ''::bytea ORDER BY n) AS h FROM hashes
+               WHERE level = ${level} AND n >= ${start} AND n < ${start + count}`,
+    );
+    const all = row?.h ?? null;
+    // Every stored hash is exactly HASH_SIZE bytes (a CHECK constraint): a short answer means
+    // some are missing.
+    if (all === null || all.length !== count * HASH_SIZE) {
+      throw new SumkeepError(
+        'not_found',
+        `store: hashes ${start}..${start + count - 1} at level ${level} are not all in the log`,
+      );
+    }
+    const out = new Array<Uint8Array>(count);
+    for (let i = 0; i < count; i++)
+      out[i] = new Uint8Array(all.buffer, all.byteOffset + i * HASH_SIZE, HASH_SIZE);
+    return out;
+  }
+
+  async appendBatch(batch: AppendBatch): Promise<void> {
+    if (this.closed) throw new SumkeepError('store_error', 'store: the store is closed');
+    if (this.readonly) throw new SumkeepError('store_error', 'store: the store is read-only');
+    checkBatchShape(batch);
+    const dup = duplicateInBatch(batch);
+    if (dup !== null) throw conflict(`${dup} is twice in the batch`);
+    for (const r of batch.records) {
+      if (!storable(r.path) || !storable(r.version) || !storable(r.source)) {
+        throw badInput(`record ${r.id} has a NUL or a lone surrogate in its path, version or source`);
+      }
+    }
+    const { records, hashes, head } = batch;
+    // Parameters as a few arrays and two byte strings, whatever the batch size: record texts
+    // concatenated with their offsets and lengths, stored hashes concatenated 32 bytes each.
+    const ids = records.map((r) => r.id);
+    const paths = records.map((r) => r.path);
+    const versions = records.map((r) => r.version);
+    const sources = records.map((r) => r.source);
+    const offs: number[] = [];
+    const lens: number[] = [];
+    let off = 0;
+    for (const r of records) {
+      offs.push(off);
+      lens.push(r.text.length);
+      off += r.text.length;
+    }
+    const texts = Buffer.concat(records.map((r) => r.text));
+    const levels: number[] = [];
+    const ns: number[] = [];
+    for (const h of hashes) {
+      const [level, n] = splitStoredHashIndex(h.index);
+      levels.push(level);
+      ns.push(n);
+    }
+    const hashBytes = Buffer.concat(hashes.map((h) => h.hash));
+    try {
+      await this.sql.begin(async (tx) => {
+        // Serializes every writer's commits on this database, held until COMMIT or ROLLBACK.
+        await tx`SELECT pg_advisory_xact_lock(${LOCK_CLASS}::int4, ${APPEND_LOCK}::int4)`;
+        const [row] = await tx<{ size: string | null }[]>`SELECT max(size) AS size FROM heads`;
+        checkExtends(batch, row?.size == null ? null : num(row.size));
+        if (records.length > 0) {
+          await tx`INSERT INTO records (id, path, version, text, source, created_at)
+            SELECT r.id, r.path, r.version, substring(${texts}::bytea FROM r.off + 1 FOR r.len),
+                   r.source, ${head.createdAt}::int8
+            FROM unnest(${ids}::int8[], ${paths}::text[], ${versions}::text[], ${sources}::text[],
+                        ${offs}::int4[], ${lens}::int4[]) WITH ORDINALITY
+                 AS r(id, path, version, source, off, len, k)
+            ORDER BY r.k`;
+        }
+        if (hashes.length > 0) {
+          await tx`INSERT INTO hashes (level, n, hash)
+            SELECT h.level, h.n, substring(${hashBytes}::bytea FROM (h.k::int4 - 1) * 32 + 1 FOR 32)
+            FROM unnest(${levels}::int4[], ${ns}::int8[]) WITH ORDINALITY AS h(level, n, k)
+            ORDER BY h.k`;
+        }
+        await tx`INSERT INTO heads (size, hash, note, created_at)
+          VALUES (${head.size}, ${buf(head.hash)}, ${buf(head.note)}, ${head.createdAt})`;
+      });
+    } catch (e) {
+      if (e instanceof SumkeepError) throw e;
+      const code = errCode(e);
+      if (code !== undefined && code.startsWith('23')) {
+        // A unique key or a trigger refused it: the batch does not extend the log (another
+        // writer's commit slipped in without the lock, or a version is already logged).
+        const logged = await this.firstLogged(paths, versions).catch(() => null);
+        if (logged !== null) throw conflict(`${logged} is already logged`, e);
+        throw conflict(`the database refused the batch as not extending the log (${code})`, e);
+      }
+      throw storeError('append', e);
+    }
+  }
+
+  /** The first of these module versions that the log holds, as "path@version", or null. */
+  private async firstLogged(paths: string[], versions: string[]): Promise<string | null> {
+    const [row] = await this.q<{ path: string; version: string }>(
+      'lookup',
+      this.sql`SELECT r.path, r.version FROM unnest(${paths}::text[], ${versions}::text[]) AS q(path, version)
+               JOIN records r ON r.path = q.path AND r.version = q.version LIMIT 1`,
+    );
+    return row === undefined ? null : `${row.path}@${row.version}`;
+  }
+
+  async addHeadNote(size: number, note: Uint8Array, createdAt: number): Promise<void> {
+    if (this.readonly) throw new SumkeepError('store_error', 'store: the store is read-only');
+    checkIndex('head size', size);
+    if (!(note instanceof Uint8Array) || note.length === 0) throw badInput('head note must be bytes');
+    if (!Number.isSafeInteger(createdAt)) throw badInput('head note createdAt is not an integer');
+    // One statement: the note is kept only for an existing head; ON CONFLICT makes keeping it
+    // again (another node, a restart) a no-op.
+    const rows = await this.q<{ size: string }>(
+      'add head note',
+      this.sql`WITH head AS (SELECT size FROM heads WHERE size = ${size}),
+                    ins AS (INSERT INTO head_notes (size, note, created_at)
+                            SELECT size, ${buf(note)}, ${createdAt} FROM head
+                            ON CONFLICT (size, note) DO NOTHING)
+               SELECT size FROM head`,
+    );
+    if (rows.length === 0) throw new SumkeepError('not_found', `store: no signed head of size ${size}`);
+  }
+
+  async headNotes(size: number): Promise<Uint8Array[]> {
+    checkIndex('head size', size);
+    const rows = await this.q<{ note: Buffer }>(
+      'read head notes',
+      this.sql`SELECT note FROM head_notes WHERE size = ${size} ORDER BY created_at, note`,
+    );
+    return rows.map((r) => new Uint8Array(r.note));
+  }
+
+  async checkWritable(): Promise<void> {
+    if (this.readonly) throw new SumkeepError('store_error', 'store: the store is read-only');
+    // A committed write: on a standby, a read-only server or a full disk it fails.
+    await this.q(
+      'write check',
+      this.sql`INSERT INTO write_probe (id, checked_at) VALUES (0, ${Date.now()})
+               ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at`,
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.sql.end({ timeout: 5 });
+    } catch (e) {
+      throw storeError('close', e);
+    }
+  }
+}
