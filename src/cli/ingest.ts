@@ -9,7 +9,7 @@ import cliProgress from 'cli-progress';
 import { DEFAULTS } from '../config.ts';
 import { eachLimited } from '../concurrency.ts';
 import { loadNoteKeys } from '../keys/notekey.ts';
-import { openSqliteStore } from '../store/sqlite.ts';
+import { openCliStore } from './db.ts';
 import { Sequencer } from '../log/sequencer.ts';
 import { ingestOne, scanSources, type IngestOutcome } from '../log/ingest.ts';
 
@@ -31,7 +31,10 @@ export function registerIngest(program: Command): void {
     )
     .argument('<path...>', 'directories or .zip files')
     .option('--keys <dir>', `key directory (env SUMKEEP_KEYS; default ${DEFAULTS.keysDir})`)
-    .option('--db <file>', `SQLite database file (env SUMKEEP_DB; default ${DEFAULTS.dbFile})`)
+    .option(
+      '--db <file|url>',
+      `SQLite database file or postgres:// URL (env SUMKEEP_DB; default ${DEFAULTS.dbFile})`,
+    )
     .option('--concurrency <n>', 'zips hashed at once', '2')
     .action(async (paths: string[], flags: IngestFlags) => {
       process.exitCode = await ingest(paths, flags);
@@ -42,7 +45,7 @@ async function ingest(paths: string[], flags: IngestFlags): Promise<number> {
   const keys = loadNoteKeys(flags.keys ?? process.env.SUMKEEP_KEYS ?? DEFAULTS.keysDir);
   const items = scanSources(paths);
   const totalBytes = items.reduce((a, i) => a + i.zipBytes, 0);
-  const store = await openSqliteStore(flags.db ?? process.env.SUMKEEP_DB ?? DEFAULTS.dbFile);
+  const store = await openCliStore(flags.db ?? process.env.SUMKEEP_DB ?? DEFAULTS.dbFile);
   const sequencer = await Sequencer.open(store, keys.signers, { maxDelayMs: 20, maxBatch: 1000 });
   const tty = process.stderr.isTTY === true;
   const bar = tty

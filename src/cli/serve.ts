@@ -9,7 +9,7 @@ import { loadServeConfig, DEFAULTS, type ServeFlags } from '../config.ts';
 import { SumkeepError } from '../core/errors.ts';
 import { createDevelopmentAuthority } from '../keys/ceremony.ts';
 import { loadServingKeys } from '../keys/serving.ts';
-import { openSqliteStore } from '../store/sqlite.ts';
+import { describeDb, openCliStore } from './db.ts';
 import { Sequencer } from '../log/sequencer.ts';
 import { LogService } from '../log/service.ts';
 import { buildServer } from '../http/server.ts';
@@ -22,7 +22,10 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('run the checksum database server')
     .option('--keys <dir>', `key directory (env SUMKEEP_KEYS; default ${DEFAULTS.keysDir})`)
-    .option('--db <file>', `SQLite database file (env SUMKEEP_DB; default ${DEFAULTS.dbFile})`)
+    .option(
+      '--db <file|url>',
+      `SQLite database file or postgres:// URL (env SUMKEEP_DB; default ${DEFAULTS.dbFile})`,
+    )
     .option('--upstream <list>', 'GOPROXY-syntax list of upstream proxies, or "off" (env SUMKEEP_UPSTREAM)')
     .option('--listen <host:port>', `address to listen on (env SUMKEEP_LISTEN; default ${DEFAULTS.listen})`)
     .option('--url <url>', 'public base URL printed in the GOSUMDB line (env SUMKEEP_URL)')
@@ -86,14 +89,14 @@ export async function serve(flags: ServeCliFlags, env: NodeJS.ProcessEnv = proce
   if (cfg.workers > 1 && cluster.isPrimary) {
     // Check the database once here (migrations, tree hash against the latest head) so that a
     // broken start fails with one clear message, then let the workers serve.
-    const check = await openSqliteStore(cfg.dbFile);
+    const check = await openCliStore(cfg.dbFile);
     await Sequencer.open(check, keys.noteSigners, { maxDelayMs: cfg.batchDelayMs, maxBatch: cfg.batchMax });
     await check.close();
     await runWorkers(cfg.workers, log);
     return;
   }
 
-  const store = await openSqliteStore(cfg.dbFile);
+  const store = await openCliStore(cfg.dbFile);
   const sequencer = await Sequencer.open(store, keys.noteSigners, {
     maxDelayMs: cfg.batchDelayMs,
     maxBatch: cfg.batchMax,
@@ -148,7 +151,7 @@ export async function serve(flags: ServeCliFlags, env: NodeJS.ProcessEnv = proce
   log.info(
     {
       listen: `${cfg.host}:${port}`,
-      db: cfg.dbFile,
+      db: await describeDb(cfg.dbFile),
       // The list may carry credentials (https://user:token@athens...): log it without them.
       upstream: upstream === null ? 'off' : formatProxyList(upstream.proxies),
       size: sequencer.latest()?.size ?? 0,

@@ -94,7 +94,9 @@ export interface TestDatabase {
 
 /**
  * Creates a database with a random name on the test server and registers an `after` hook that
- * drops it (WITH (FORCE): servers left running by a failed test do not keep it alive).
+ * drops it (WITH (FORCE): servers left running by a failed test do not keep it alive). Call it at
+ * the top level of the test file (top-level await), not in a hook: an `after` registered inside a
+ * `before` hook runs as soon as that hook ends.
  */
 export async function testDatabase(adminUrl: string, prefix = 'sumkeep_test'): Promise<TestDatabase> {
   const name = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
