@@ -8,6 +8,7 @@ import { registerCeremony } from './ceremony.ts';
 import { registerServe } from './serve.ts';
 import { registerIngest } from './ingest.ts';
 import { registerVerify } from './verify.ts';
+import { registerStore } from './store.ts';
 import { reportError } from './report.ts';
 
 export function buildProgram(): Command {
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerIngest(program);
   registerVerify(program);
+  registerStore(program);
   return program;
 }
 

@@ -29,15 +29,13 @@ import {
   formatTree,
   proveTree,
   recordHash,
-  storedHashIndex,
-  storedHashesForRecordHash,
   treeHash,
   type Hash,
   withAsyncReader,
-  type HashReader,
 } from '../core/tlog/index.ts';
 import { bytesEqual, decodeUtf8 } from '../core/bytes.ts';
-import type { LogRecord, NewRecord, SignedHead, Store, StoredHash } from '../store/store.ts';
+import type { LogRecord, NewRecord, SignedHead, Store } from '../store/store.ts';
+import { appendHashes } from './append-hashes.ts';
 
 export interface SequencerOptions {
   /** Longest a new record waits for more records before its batch is committed (ms). */
@@ -304,27 +302,10 @@ export class Sequencer {
     const newSize = oldSize + recs.length;
     const now = this.opts.now();
 
-    // Step 2: stored hashes of the new records. The reader sees committed hashes (prefetched from the
-    // store) and the ones this batch has produced so far.
-    const pending = new Map<number, Hash>();
+    // Step 2: stored hashes of the new records, computed over the store's committed hashes (read
+    // once) and the ones this batch produces.
     const leafHashes = recs.map((r) => recordHash(r.text));
-    const fetched = await this.prefetchForAppend(oldSize, leafHashes);
-    const reader: HashReader = (indexes) =>
-      indexes.map((i) => {
-        const h = pending.get(i) ?? fetched.get(i);
-        if (h === undefined) throw new SumkeepError('internal', `sequencer: stored hash ${i} not available`);
-        return h;
-      });
-    const hashes: StoredHash[] = [];
-    for (let i = 0; i < recs.length; i++) {
-      const n = oldSize + i;
-      const hs = storedHashesForRecordHash(n, leafHashes[i]!, reader);
-      const base = storedHashIndex(0, n);
-      hs.forEach((h, j) => {
-        pending.set(base + j, h);
-        hashes.push({ index: base + j, hash: h });
-      });
-    }
+    const { hashes, reader } = await appendHashes(oldSize, leafHashes, (ix) => this.store.readHashes(ix));
     const newHash = treeHash(newSize, reader);
 
     // Step 3: prove the new tree extends the committed one before signing it.
@@ -343,35 +324,6 @@ export class Sequencer {
     // Step 5: publish.
     this.head = head;
     return records.map((r) => ({ ...r, createdAt: now }));
-  }
-
-  /** Loads from the store every committed hash that appending and proving from `oldSize` reads. */
-  private async prefetchForAppend(oldSize: number, leafHashes: Hash[]): Promise<Map<number, Hash>> {
-    // Dry run with zero hashes to learn which indexes below the old tree are read. The indexes the
-    // tlog functions read depend only on sizes, never on hash values, so the real run reads the same.
-    const wanted = new Set<number>();
-    const limit = storedHashIndex(0, oldSize);
-    const local = new Map<number, Hash>();
-    const zero = new Uint8Array(32);
-    const dry: HashReader = (indexes) =>
-      indexes.map((i) => {
-        if (i < limit) {
-          wanted.add(i);
-          return zero;
-        }
-        return local.get(i) ?? zero;
-      });
-    leafHashes.forEach((h, i) => {
-      const n = oldSize + i;
-      const base = storedHashIndex(0, n);
-      storedHashesForRecordHash(n, h, dry).forEach((x, j) => local.set(base + j, x));
-    });
-    const newSize = oldSize + leafHashes.length;
-    treeHash(newSize, dry);
-    if (oldSize > 0) proveTree(newSize, oldSize, dry);
-    const idx = [...wanted].sort((a, b) => a - b);
-    const got = idx.length > 0 ? await this.store.readHashes(idx) : [];
-    return new Map(idx.map((i, j) => [i, got[j]!]));
   }
 
   private treeHashFromStore(size: number): Promise<Hash> {

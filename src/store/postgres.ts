@@ -395,6 +395,22 @@ class PostgresStore implements Store {
     return row === undefined ? null : toRecord(row);
   }
 
+  async readRecords(start: number, count: number): Promise<LogRecord[]> {
+    checkRange('record', start, count);
+    const rows = await this.q<RecordRow>(
+      'read records',
+      this.sql`SELECT id, path, version, text, source, created_at FROM records
+               WHERE id >= ${start} AND id < ${start + count} ORDER BY id`,
+    );
+    if (rows.length !== count) {
+      throw new SumkeepError(
+        'not_found',
+        `store: records ${start}..${start + count - 1} are not all in the log`,
+      );
+    }
+    return rows.map(toRecord);
+  }
+
   async recordTexts(start: number, count: number): Promise<Uint8Array[]> {
     checkRange('record', start, count);
     if (count === 0) {

@@ -162,6 +162,7 @@ class SqliteStore implements Store {
   private readonly lookupStmt: Database.Statement<[string, string], RecordRow>;
   private readonly byIdStmt: Database.Statement<[number], RecordRow>;
   private readonly textsStmt: Database.Statement<[number, number], Buffer>;
+  private readonly rangeStmt: Database.Statement<[number, number], RecordRow>;
   private readonly hashStmt: Database.Statement<[number, number], Buffer>;
   private readonly tileStmt: Database.Statement<[number, number, number], Buffer | null>;
   private readonly maxIdStmt: Database.Statement<[], number | null>;
@@ -188,6 +189,7 @@ class SqliteStore implements Store {
     this.headsStmt = db.prepare('SELECT size, hash, note, created_at FROM heads ORDER BY size');
     this.lookupStmt = db.prepare(`SELECT ${cols} FROM records WHERE path = ? AND version = ?`);
     this.byIdStmt = db.prepare(`SELECT ${cols} FROM records WHERE id = ?`);
+    this.rangeStmt = db.prepare(`SELECT ${cols} FROM records WHERE id >= ? AND id < ? ORDER BY id`);
     this.textsStmt = db
       .prepare<[number, number], Buffer>('SELECT text FROM records WHERE id >= ? AND id < ? ORDER BY id')
       .pluck();
@@ -299,6 +301,18 @@ class SqliteStore implements Store {
       const row = this.byIdStmt.get(id);
       return row === undefined ? null : toRecord(row);
     });
+  }
+
+  async readRecords(start: number, count: number): Promise<LogRecord[]> {
+    checkRange('record', start, count);
+    const rows = this.run('read records', () => this.rangeStmt.all(start, start + count));
+    if (rows.length !== count) {
+      throw new SumkeepError(
+        'not_found',
+        `store: records ${start}..${start + count - 1} are not all in the log`,
+      );
+    }
+    return rows.map(toRecord);
   }
 
   async recordTexts(start: number, count: number): Promise<Uint8Array[]> {

@@ -70,6 +70,11 @@ export interface Store {
   lookup(path: string, version: string): Promise<LogRecord | null>;
   /** Record by id, or null past the end. */
   recordById(id: number): Promise<LogRecord | null>;
+  /**
+   * Records [start, start+count), in id order; throws not_found if any is missing (for audits and
+   * `store copy`, which keep every field).
+   */
+  readRecords(start: number, count: number): Promise<LogRecord[]>;
   /** Texts of records [start, start+count), in order; throws not_found if any is missing. */
   recordTexts(start: number, count: number): Promise<Uint8Array[]>;
 

@@ -394,6 +394,32 @@ export function storeConformance(name: string, open: StoreOpener, reopen?: () =>
       }
     });
 
+    describe('readRecords', () => {
+      it('returns whole records of any range inside the log, in id order', () =>
+        withStore(async (store) => {
+          const log = new LogBuilder();
+          const b1 = await log.append(store, [
+            ...entries(0, 3),
+            { path: 'example.com/s', version: 'v1.0.0', source: 'ingest:s.zip' },
+          ]);
+          const b2 = await log.append(store, entries(4, 3));
+          const all = [
+            ...b1.records.map((r) => ({ ...r, createdAt: b1.head.createdAt })),
+            ...b2.records.map((r) => ({ ...r, createdAt: b2.head.createdAt })),
+          ];
+          for (const [start, count] of [
+            [0, 7],
+            [2, 3],
+            [6, 1],
+            [7, 0],
+          ] as const) {
+            assert.deepEqual(await store.readRecords(start, count), all.slice(start, start + count));
+          }
+          await rejectsWith(store.readRecords(5, 3), 'not_found');
+          await rejectsWith(store.readRecords(-1, 1), 'bad_input');
+        }));
+    });
+
     describe('recordTexts', () => {
       it('returns any range inside the log, in id order', () =>
         withStore(async (store) => {
