@@ -1,6 +1,6 @@
 /**
  * Schema migrations for the PostgreSQL store: the twin of migrate.ts (same file naming, same
- * loader, same refusals), run through postgres.js.
+ * loader, same refusals), run over one pg connection.
  *
  * Files: migrations/postgres/<version>_<name>.sql, versions 1, 2, 3, ... (counted per backend).
  * Each pending migration runs in its own transaction together with its row in
@@ -16,7 +16,7 @@
  * (`schema_too_new`): an older sumkeep must never write into a schema it does not understand.
  */
 import { fileURLToPath } from 'node:url';
-import type postgres from 'postgres';
+import type pg from 'pg';
 import { SumkeepError } from '../core/errors.ts';
 import { newestVersion, type MigrateResult, type Migration } from './migrate.ts';
 
@@ -34,15 +34,16 @@ export const LOCK_CLASS = 0x73756d6b; // 'sumk'
 export const MIGRATE_LOCK = 0x6d696772; // 'migr'
 export const APPEND_LOCK = 0x6170706e; // 'appn'
 
-type Sql = postgres.Sql | postgres.TransactionSql;
+type Client = pg.ClientBase;
 
 /** The schema version recorded in the database; 0 when schema_migrations does not exist yet. */
-export async function pgSchemaVersion(sql: Sql): Promise<number> {
-  const [row] = await sql<{ present: boolean }[]>`
-    SELECT to_regclass('schema_migrations') IS NOT NULL AS present`;
-  if (row?.present !== true) return 0;
-  const [m] = await sql<{ v: number | null }[]>`SELECT max(version) AS v FROM schema_migrations`;
-  return m?.v ?? 0;
+export async function pgSchemaVersion(c: Client): Promise<number> {
+  const t = await c.query<{ present: boolean }>(
+    "SELECT to_regclass('schema_migrations') IS NOT NULL AS present",
+  );
+  if (t.rows[0]?.present !== true) return 0;
+  const m = await c.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
+  return m.rows[0]?.v ?? 0;
 }
 
 function tooNew(label: string, version: number, newest: number): SumkeepError {
@@ -57,11 +58,11 @@ function tooNew(label: string, version: number, newest: number): SumkeepError {
  * which cannot migrate).
  */
 export async function checkPostgresSchema(
-  sql: Sql,
+  c: Client,
   label: string,
   migrations: readonly Migration[],
 ): Promise<void> {
-  const current = await pgSchemaVersion(sql);
+  const current = await pgSchemaVersion(c);
   const newest = newestVersion(migrations);
   if (current > newest) throw tooNew(label, current, newest);
   if (current < newest) {
@@ -74,35 +75,45 @@ export async function checkPostgresSchema(
 
 /** Brings the database up to the newest of `migrations` (see the module comment). */
 export async function migratePostgres(
-  sql: postgres.Sql,
+  c: Client,
   label: string,
   migrations: readonly Migration[],
   now: () => number = Date.now,
 ): Promise<MigrateResult> {
   const newest = newestVersion(migrations);
-  const from = await pgSchemaVersion(sql);
+  const from = await pgSchemaVersion(c);
   if (from > newest) throw tooNew(label, from, newest);
   const applied: number[] = [];
   if (from === newest) return { from, to: from, applied };
   const sorted = [...migrations].sort((a, b) => a.version - b.version);
   for (const m of sorted) {
-    const done = await sql.begin(async (tx) => {
-      await tx`SELECT pg_advisory_xact_lock(${LOCK_CLASS}::int4, ${MIGRATE_LOCK}::int4)`;
-      await tx`CREATE TABLE IF NOT EXISTS schema_migrations (
-        version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`;
-      const current = await pgSchemaVersion(tx);
+    await c.query('BEGIN');
+    try {
+      await c.query('SELECT pg_advisory_xact_lock($1::int4, $2::int4)', [LOCK_CLASS, MIGRATE_LOCK]);
+      await c.query(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)',
+      );
+      const current = await pgSchemaVersion(c);
       if (current > newest) throw tooNew(label, current, newest);
       // Another node may have applied it since we looked.
-      if (current >= m.version) return false;
-      try {
-        await tx.unsafe(m.sql);
-      } catch (e) {
-        throw new SumkeepError('store_error', `${label}: migration ${m.file} failed`, { cause: e });
+      if (current < m.version) {
+        try {
+          await c.query(m.sql);
+        } catch (e) {
+          throw new SumkeepError('store_error', `${label}: migration ${m.file} failed`, { cause: e });
+        }
+        await c.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
+          m.version,
+          m.name,
+          now(),
+        ]);
+        applied.push(m.version);
       }
-      await tx`INSERT INTO schema_migrations (version, name, applied_at) VALUES (${m.version}, ${m.name}, ${now()})`;
-      return true;
-    });
-    if (done) applied.push(m.version);
+      await c.query('COMMIT');
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw e;
+    }
   }
-  return { from, to: await pgSchemaVersion(sql), applied };
+  return { from, to: await pgSchemaVersion(c), applied };
 }

@@ -1,5 +1,5 @@
 /**
- * The PostgreSQL backend of the Store contract (postgres.js 3.x), for several sumkeep nodes on one
+ * The PostgreSQL backend of the Store contract (node-postgres, `pg` 8.x), for several sumkeep nodes on one
  * database. Same invariants as the SQLite backend (sqlite.ts); the shared conformance suite runs
  * against both.
  *
@@ -18,11 +18,13 @@
  * server's default), so appendBatch resolves only after COMMIT is flushed to the WAL (and, with a
  * synchronous standby configured, received there).
  *
- * Connections: a pool of at most `poolMax` connections (postgres.js opens them on demand and opens
- * new ones after a connection is lost, so the store recovers by itself when PostgreSQL is back);
+ * Connections: a pool of at most `poolMax` connections (opened on demand; a connection that fails
+ * is destroyed and the next query opens a new one, so the store recovers by itself when
+ * PostgreSQL is back; waiting for a free connection is bounded by the connect timeout);
  * every statement runs under statement_timeout, and a node that stops in the middle of a
- * transaction loses its lock after idle_in_transaction_session_timeout. A query that waits for a
- * free connection longer than the statement timeout is cancelled.
+ * transaction loses its lock after idle_in_transaction_session_timeout. A caller whose query has
+ * no answer within twice the statement timeout (waiting for a free connection, or for a server
+ * that stopped answering) gets store_busy.
  *
  * Errors: a lost or refused connection, a server shutting down or a standby that refuses writes is
  * `unavailable` (HTTP 503: try again); a statement timeout, lock timeout, deadlock or serialization
@@ -30,7 +32,7 @@
  * Messages name the operation and the SQLSTATE or socket error code only: never SQL text, never
  * the connection URL's password (the database is named by redactUrl).
  */
-import postgres from 'postgres';
+import pg from 'pg';
 import { SumkeepError, type ErrorCode } from '../core/errors.ts';
 import { splitStoredHashIndex } from '../core/tlog/index.ts';
 import {
@@ -104,7 +106,7 @@ function intOpt(name: string, v: number | undefined, dflt: number, min: number, 
   return n;
 }
 
-/** Socket and postgres.js error codes that mean "no usable connection to the server". */
+/** Socket error codes that mean "no usable connection to the server". */
 const CONNECTION_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -116,10 +118,11 @@ const CONNECTION_CODES = new Set([
   'ENOTFOUND',
   'EAI_AGAIN',
   'ENOENT', // a unix socket that is not there (server stopped)
-  'CONNECTION_CLOSED',
-  'CONNECTION_DESTROYED',
-  'CONNECT_TIMEOUT',
 ]);
+
+/** What pg says, without a code, when a connection is lost, cannot be had in time, or broke. */
+const CONNECTION_MESSAGES =
+  /Connection terminated|not queryable|timeout exceeded when trying to connect|connection timeout|Query read timeout|Client was closed/i;
 
 function errCode(e: unknown): string | undefined {
   const c = (e as { code?: unknown } | null)?.code;
@@ -127,15 +130,17 @@ function errCode(e: unknown): string | undefined {
 }
 
 /**
- * The sumkeep error code for an error from postgres.js. SQLSTATE classes: 08 connection exception,
+ * The sumkeep error code for an error from pg. SQLSTATE classes: 08 connection exception,
  * 57P01-03 server shutting down / starting, 53300 too many connections, 25006 read-only
  * transaction (a standby), 28 authentication; 57014 statement timeout or cancel, 55P03 lock
  * timeout, 40001/40P01 serialization failure / deadlock.
  */
 export function classifyPostgresError(e: unknown): ErrorCode {
   const code = errCode(e);
-  if (code === undefined) return 'store_error';
-  if (e instanceof postgres.PostgresError || /^[0-9A-Z]{5}$/.test(code)) {
+  if (code === undefined) {
+    return e instanceof Error && CONNECTION_MESSAGES.test(e.message) ? 'unavailable' : 'store_error';
+  }
+  if (/^[0-9A-Z]{5}$/.test(code)) {
     if (code.startsWith('08') || /^57P0[123]$/.test(code) || code === '53300' || code === '25006')
       return 'unavailable';
     if (code.startsWith('28')) return 'unavailable';
@@ -166,7 +171,7 @@ function bytes(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
-/** bigint columns arrive as decimal strings (postgres.js keeps int8 exact); ours are safe integers. */
+/** bigint columns arrive as decimal strings (pg keeps int8 exact); ours are safe integers. */
 function num(v: string | number): number {
   return typeof v === 'number' ? v : Number(v);
 }
@@ -229,18 +234,6 @@ export async function openPostgresStore(url: string, opts: PostgresOptions = {})
     throw new SumkeepError('config', 'the PostgreSQL URL cannot be parsed (check its quoting and escapes)');
   }
   const label = redactUrl(url);
-  // Query parameters become connection settings and would override the ones below.
-  const sync = parsed.searchParams.get('synchronous_commit');
-  if (sync !== null && sync !== 'on' && sync !== 'remote_apply') {
-    throw new SumkeepError(
-      'config',
-      `${label}: synchronous_commit=${sync} in the URL would acknowledge records before they are durable; remove it`,
-    );
-  }
-  for (const k of ['default_transaction_read_only', 'default_transaction_isolation']) {
-    if (parsed.searchParams.has(k))
-      throw new SumkeepError('config', `${label}: remove ${k} from the URL; sumkeep sets it`);
-  }
   const poolMax = intOpt('pool size', opts.poolMax, POSTGRES_DEFAULTS.poolMax, 1, 1000);
   const statementTimeoutMs = intOpt(
     'statement timeout (ms)',
@@ -257,73 +250,113 @@ export async function openPostgresStore(url: string, opts: PostgresOptions = {})
     600_000,
   );
   const readonly = opts.readonly === true;
+  // The URL's own `options` (server settings, `-c name=value ...`) are kept, and ours go after
+  // them: the server applies them in order, so these always hold. pg would let the URL's
+  // `options` replace ours entirely.
+  const own = parsed.searchParams.get('options') ?? '';
+  if (/synchronous_commit|default_transaction_read_only|default_transaction_isolation/.test(own)) {
+    throw new SumkeepError(
+      'config',
+      `${label}: the URL's options set synchronous_commit or a default transaction mode; remove them (sumkeep sets them: records must be durable before they are acknowledged)`,
+    );
+  }
+  parsed.searchParams.delete('options');
+  const settings = [
+    own,
+    '-c synchronous_commit=on',
+    '-c default_transaction_isolation=read\\ committed',
+    `-c default_transaction_read_only=${readonly ? 'on' : 'off'}`,
+    '-c TimeZone=UTC',
+  ]
+    .filter((x) => x !== '')
+    .join(' ');
   const migrations = loadMigrations(PG_MIGRATIONS_DIR);
 
-  const sql = postgres(url, {
+  const pool = new pg.Pool({
+    connectionString: parsed.toString(),
     max: poolMax,
-    connect_timeout: Math.max(1, Math.ceil(connectTimeoutMs / 1000)),
+    // Bounds both opening a connection and waiting for a free one.
+    connectionTimeoutMillis: connectTimeoutMs,
     // Idle connections are closed after a minute and reopened on demand.
-    idle_timeout: 60,
+    idleTimeoutMillis: 60_000,
     // Reopen connections now and then, so that a failover behind a DNS name is picked up.
-    max_lifetime: 30 * 60,
+    maxLifetimeSeconds: 30 * 60,
     // TCP keepalive: a server that vanished without closing the socket is noticed.
-    keep_alive: 30,
-    onnotice: () => {},
-    connection: {
-      application_name: opts.applicationName ?? 'sumkeep',
-      statement_timeout: statementTimeoutMs,
-      idle_in_transaction_session_timeout: Math.max(2 * statementTimeoutMs, 10_000),
-      synchronous_commit: 'on',
-      default_transaction_isolation: 'read committed',
-      default_transaction_read_only: readonly,
-      TimeZone: 'UTC',
-    },
+    keepAlive: true,
+    application_name: opts.applicationName ?? 'sumkeep',
+    statement_timeout: statementTimeoutMs,
+    idle_in_transaction_session_timeout: Math.max(2 * statementTimeoutMs, 10_000),
+    options: settings,
   });
+  // An idle connection that the server closes (restart, failover) emits 'error' on the pool; pg
+  // drops it from the pool, and without a listener the process would end.
+  pool.on('error', () => {});
   try {
-    if (readonly) await checkPostgresSchema(sql, label, migrations);
-    else await migratePostgres(sql, label, migrations);
-    const store = new PostgresStore(sql, label, readonly, statementTimeoutMs);
+    const store = new PostgresStore(pool, label, readonly, statementTimeoutMs);
+    const what = `${label}: open`;
+    if (readonly) await store.withClient(what, (c) => checkPostgresSchema(c, label, migrations));
+    else await store.withClient(what, (c) => migratePostgres(c, label, migrations));
     await store.checkConsistent();
     return store;
   } catch (e) {
-    await sql.end({ timeout: 1 }).catch(() => {});
-    if (e instanceof SumkeepError) throw e;
-    const err = storeError(`${label}: open`, e);
-    if (errCode(e) === '3D000') {
+    await pool.end().catch(() => {});
+    const code = errCode(e instanceof SumkeepError ? e.cause : e);
+    if (code === '3D000') {
       throw new SumkeepError('config', `${label}: the database does not exist; create it first (createdb)`, {
         cause: e,
       });
     }
-    if (errCode(e)?.startsWith('28')) {
-      throw new SumkeepError('config', `${label}: PostgreSQL refused the login (${errCode(e)})`, {
-        cause: e,
-      });
+    if (code?.startsWith('28')) {
+      throw new SumkeepError('config', `${label}: PostgreSQL refused the login (${code})`, { cause: e });
     }
-    throw err;
+    throw e instanceof SumkeepError ? e : storeError(`${label}: open`, e);
   }
 }
+
+/** A pooled client with an 'error' listener: a checked-out client whose connection drops between queries must not end the process. */
+const guarded = new WeakSet<pg.PoolClient>();
 
 class PostgresStore implements Store {
   private closed = false;
 
   constructor(
-    private readonly sql: postgres.Sql,
+    private readonly pool: pg.Pool,
     private readonly label: string,
     private readonly readonly: boolean,
     private readonly deadlineMs: number,
   ) {}
 
-  /**
-   * Runs one query with a deadline: postgres.js queues a query while every pooled connection is
-   * busy, without limit; past the deadline it is cancelled (removed from the queue, or cancelled
-   * on the server) and fails with store_busy. The server's statement_timeout bounds it too.
-   */
-  private async q<T>(what: string, query: postgres.PendingQuery<postgres.Row[]>): Promise<T[]> {
+  private checkOpen(): void {
     if (this.closed) throw new SumkeepError('store_error', 'store: the store is closed');
-    // Twice the statement timeout: the server's own timeout fires first for a running statement.
-    const timer = setTimeout(() => query.cancel(), 2 * this.deadlineMs);
+  }
+
+  /**
+   * Runs one statement with a deadline: past twice the statement timeout (the server's own
+   * timeout fires first for a running statement) the caller gets store_busy; the statement is
+   * left to finish or fail on its own. `name` makes it a prepared statement (per connection).
+   */
+  private async q<T>(what: string, text: string, values: unknown[] = [], name?: string): Promise<T[]> {
+    this.checkOpen();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new SumkeepError(
+              'store_busy',
+              `store: ${what} failed: no answer from PostgreSQL within ${2 * this.deadlineMs} ms`,
+            ),
+          ),
+        2 * this.deadlineMs,
+      );
+    });
+    const running = this.pool
+      .query<pg.QueryResultRow>(name === undefined ? { text, values } : { name, text, values })
+      .then((r) => r.rows as T[]);
+    // Settles later when the deadline won; nothing must be left unhandled.
+    running.catch(() => {});
     try {
-      return (await query) as unknown as T[];
+      return await Promise.race([running, deadline]);
     } catch (e) {
       throw storeError(what, e);
     } finally {
@@ -331,13 +364,51 @@ class PostgresStore implements Store {
     }
   }
 
+  /** Runs fn on one pooled connection; a connection that failed is destroyed, not reused. */
+  async withClient<T>(what: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    this.checkOpen();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (e) {
+      throw storeError(what, e);
+    }
+    if (!guarded.has(client)) {
+      client.on('error', () => {});
+      guarded.add(client);
+    }
+    let broken: unknown = undefined;
+    try {
+      return await fn(client);
+    } catch (e) {
+      if (!(e instanceof SumkeepError) || classifyPostgresError(e.cause) === 'unavailable') broken = e;
+      throw e instanceof SumkeepError ? e : storeError(what, e);
+    } finally {
+      client.release(broken instanceof Error ? broken : broken === undefined ? undefined : true);
+    }
+  }
+
+  /** Runs fn inside BEGIN ... COMMIT on one connection; any throw rolls back. */
+  private async transaction(what: string, fn: (c: pg.PoolClient) => Promise<void>): Promise<void> {
+    await this.withClient(what, async (c) => {
+      await c.query('BEGIN');
+      try {
+        await fn(c);
+        await c.query('COMMIT');
+      } catch (e) {
+        await c.query('ROLLBACK').catch(() => {});
+        throw e;
+      }
+    });
+  }
+
   /** Throws log_inconsistent unless the latest head, the records and the leaf hashes agree. */
   async checkConsistent(): Promise<void> {
     // One statement: one snapshot of all three.
     const [row] = await this.q<{ size: string | null; max_id: string | null; max_leaf: string | null }>(
       'consistency check',
-      this.sql`SELECT (SELECT max(size) FROM heads) AS size, (SELECT max(id) FROM records) AS max_id,
-                      (SELECT max(n) FROM hashes WHERE level = 0) AS max_leaf`,
+      `SELECT (SELECT max(size) FROM heads) AS size, (SELECT max(id) FROM records) AS max_id,
+              (SELECT max(n) FROM hashes WHERE level = 0) AS max_leaf`,
     );
     const size = row?.size == null ? 0 : num(row.size);
     const records = row?.max_id == null ? 0 : num(row.max_id) + 1;
@@ -353,7 +424,9 @@ class PostgresStore implements Store {
   async treeSize(): Promise<number> {
     const [row] = await this.q<{ size: string | null }>(
       'read tree size',
-      this.sql`SELECT max(size) AS size FROM heads`,
+      'SELECT max(size) AS size FROM heads',
+      [],
+      'sk_tree_size',
     );
     return row?.size == null ? 0 : num(row.size);
   }
@@ -361,7 +434,9 @@ class PostgresStore implements Store {
   async latestHead(): Promise<SignedHead | null> {
     const [row] = await this.q<HeadRow>(
       'read latest head',
-      this.sql`SELECT size, hash, note, created_at FROM heads ORDER BY size DESC LIMIT 1`,
+      'SELECT size, hash, note, created_at FROM heads ORDER BY size DESC LIMIT 1',
+      [],
+      'sk_latest_head',
     );
     return row === undefined ? null : toHead(row);
   }
@@ -369,7 +444,7 @@ class PostgresStore implements Store {
   async heads(): Promise<SignedHead[]> {
     const rows = await this.q<HeadRow>(
       'read heads',
-      this.sql`SELECT size, hash, note, created_at FROM heads ORDER BY size`,
+      'SELECT size, hash, note, created_at FROM heads ORDER BY size',
     );
     return rows.map(toHead);
   }
@@ -377,11 +452,15 @@ class PostgresStore implements Store {
   async lookup(path: string, version: string): Promise<LogRecord | null> {
     if (typeof path !== 'string' || typeof version !== 'string')
       throw badInput('path and version must be strings');
-    if (!storable(path) || !storable(version)) return null;
+    if (!storable(path) || !storable(version)) {
+      this.checkOpen();
+      return null;
+    }
     const [row] = await this.q<RecordRow>(
       'lookup',
-      this.sql`SELECT id, path, version, text, source, created_at FROM records
-               WHERE path = ${path} AND version = ${version}`,
+      'SELECT id, path, version, text, source, created_at FROM records WHERE path = $1 AND version = $2',
+      [path, version],
+      'sk_lookup',
     );
     return row === undefined ? null : toRecord(row);
   }
@@ -390,7 +469,9 @@ class PostgresStore implements Store {
     checkIndex('record id', id);
     const [row] = await this.q<RecordRow>(
       'read record',
-      this.sql`SELECT id, path, version, text, source, created_at FROM records WHERE id = ${id}`,
+      'SELECT id, path, version, text, source, created_at FROM records WHERE id = $1',
+      [id],
+      'sk_record_by_id',
     );
     return row === undefined ? null : toRecord(row);
   }
@@ -399,8 +480,8 @@ class PostgresStore implements Store {
     checkRange('record', start, count);
     const rows = await this.q<RecordRow>(
       'read records',
-      this.sql`SELECT id, path, version, text, source, created_at FROM records
-               WHERE id >= ${start} AND id < ${start + count} ORDER BY id`,
+      'SELECT id, path, version, text, source, created_at FROM records WHERE id >= $1 AND id < $2 ORDER BY id',
+      [start, start + count],
     );
     if (rows.length !== count) {
       throw new SumkeepError(
@@ -414,12 +495,14 @@ class PostgresStore implements Store {
   async recordTexts(start: number, count: number): Promise<Uint8Array[]> {
     checkRange('record', start, count);
     if (count === 0) {
-      if (this.closed) throw new SumkeepError('store_error', 'store: the store is closed');
+      this.checkOpen();
       return [];
     }
     const rows = await this.q<{ text: Buffer }>(
       'read records',
-      this.sql`SELECT text FROM records WHERE id >= ${start} AND id < ${start + count} ORDER BY id`,
+      'SELECT text FROM records WHERE id >= $1 AND id < $2 ORDER BY id',
+      [start, start + count],
+      'sk_record_texts',
     );
     if (rows.length !== count) {
       throw new SumkeepError(
@@ -444,9 +527,11 @@ class PostgresStore implements Store {
     // One statement (one snapshot, one round trip) for all of them; k is the 1-based position.
     const rows = await this.q<{ k: string; hash: Buffer }>(
       'read hashes',
-      this.sql`SELECT q.k, h.hash
-               FROM unnest(${levels}::int4[], ${ns}::int8[]) WITH ORDINALITY AS q(level, n, k)
-               JOIN hashes h ON h.level = q.level AND h.n = q.n`,
+      `SELECT q.k, h.hash
+       FROM unnest($1::int4[], $2::int8[]) WITH ORDINALITY AS q(level, n, k)
+       JOIN hashes h ON h.level = q.level AND h.n = q.n`,
+      [levels, ns],
+      'sk_read_hashes',
     );
     const out = new Array<Uint8Array | undefined>(indexes.length);
     for (const r of rows) out[num(r.k) - 1] = bytes(r.hash);
@@ -464,8 +549,10 @@ class PostgresStore implements Store {
     // One row holding the range's hashes concatenated in order, one round trip per tile.
     const [row] = await this.q<{ h: Buffer | null }>(
       'read tile hashes',
-      this.sql`SELECT string_agg(hash, ''::bytea ORDER BY n) AS h FROM hashes
-               WHERE level = ${level} AND n >= ${start} AND n < ${start + count}`,
+      `SELECT string_agg(hash, ''::bytea ORDER BY n) AS h FROM hashes
+       WHERE level = $1 AND n >= $2 AND n < $3`,
+      [level, start, start + count],
+      'sk_tile_hashes',
     );
     const all = row?.h ?? null;
     // Every stored hash is exactly HASH_SIZE bytes (a CHECK constraint): a short answer means
@@ -483,7 +570,7 @@ class PostgresStore implements Store {
   }
 
   async appendBatch(batch: AppendBatch): Promise<void> {
-    if (this.closed) throw new SumkeepError('store_error', 'store: the store is closed');
+    this.checkOpen();
     if (this.readonly) throw new SumkeepError('store_error', 'store: the store is read-only');
     checkBatchShape(batch);
     const dup = duplicateInBatch(batch);
@@ -518,40 +605,57 @@ class PostgresStore implements Store {
     }
     const hashBytes = Buffer.concat(hashes.map((h) => h.hash));
     try {
-      await this.sql.begin(async (tx) => {
+      await this.transaction('append', async (c) => {
         // Serializes every writer's commits on this database, held until COMMIT or ROLLBACK.
-        await tx`SELECT pg_advisory_xact_lock(${LOCK_CLASS}::int4, ${APPEND_LOCK}::int4)`;
-        const [row] = await tx<{ size: string | null }[]>`SELECT max(size) AS size FROM heads`;
-        checkExtends(batch, row?.size == null ? null : num(row.size));
+        await c.query({
+          name: 'sk_append_lock',
+          text: 'SELECT pg_advisory_xact_lock($1::int4, $2::int4)',
+          values: [LOCK_CLASS, APPEND_LOCK],
+        });
+        const latest = await c.query<{ size: string | null }>({
+          name: 'sk_tree_size',
+          text: 'SELECT max(size) AS size FROM heads',
+        });
+        const size = latest.rows[0]?.size;
+        checkExtends(batch, size == null ? null : num(size));
         if (records.length > 0) {
-          await tx`INSERT INTO records (id, path, version, text, source, created_at)
-            SELECT r.id, r.path, r.version, substring(${texts}::bytea FROM r.off + 1 FOR r.len),
-                   r.source, ${head.createdAt}::int8
-            FROM unnest(${ids}::int8[], ${paths}::text[], ${versions}::text[], ${sources}::text[],
-                        ${offs}::int4[], ${lens}::int4[]) WITH ORDINALITY
-                 AS r(id, path, version, source, off, len, k)
-            ORDER BY r.k`;
+          await c.query({
+            name: 'sk_insert_records',
+            text: `INSERT INTO records (id, path, version, text, source, created_at)
+              SELECT r.id, r.path, r.version, substring($7::bytea FROM r.off + 1 FOR r.len), r.source, $8::int8
+              FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::int4[], $6::int4[])
+                   WITH ORDINALITY AS r(id, path, version, source, off, len, k)
+              ORDER BY r.k`,
+            values: [ids, paths, versions, sources, offs, lens, texts, head.createdAt],
+          });
         }
         if (hashes.length > 0) {
-          await tx`INSERT INTO hashes (level, n, hash)
-            SELECT h.level, h.n, substring(${hashBytes}::bytea FROM (h.k::int4 - 1) * 32 + 1 FOR 32)
-            FROM unnest(${levels}::int4[], ${ns}::int8[]) WITH ORDINALITY AS h(level, n, k)
-            ORDER BY h.k`;
+          await c.query({
+            name: 'sk_insert_hashes',
+            text: `INSERT INTO hashes (level, n, hash)
+              SELECT h.level, h.n, substring($3::bytea FROM (h.k::int4 - 1) * 32 + 1 FOR 32)
+              FROM unnest($1::int4[], $2::int8[]) WITH ORDINALITY AS h(level, n, k)
+              ORDER BY h.k`,
+            values: [levels, ns, hashBytes],
+          });
         }
-        await tx`INSERT INTO heads (size, hash, note, created_at)
-          VALUES (${head.size}, ${buf(head.hash)}, ${buf(head.note)}, ${head.createdAt})`;
+        await c.query({
+          name: 'sk_insert_head',
+          text: 'INSERT INTO heads (size, hash, note, created_at) VALUES ($1, $2, $3, $4)',
+          values: [head.size, buf(head.hash), buf(head.note), head.createdAt],
+        });
       });
     } catch (e) {
-      if (e instanceof SumkeepError) throw e;
-      const code = errCode(e);
+      const cause = e instanceof SumkeepError && e.code !== 'conflict' ? e.cause : e;
+      const code = errCode(cause);
       if (code !== undefined && code.startsWith('23')) {
         // A unique key or a trigger refused it: the batch does not extend the log (another
         // writer's commit slipped in without the lock, or a version is already logged).
         const logged = await this.firstLogged(paths, versions).catch(() => null);
-        if (logged !== null) throw conflict(`${logged} is already logged`, e);
-        throw conflict(`the database refused the batch as not extending the log (${code})`, e);
+        if (logged !== null) throw conflict(`${logged} is already logged`, cause);
+        throw conflict(`the database refused the batch as not extending the log (${code})`, cause);
       }
-      throw storeError('append', e);
+      throw e instanceof SumkeepError ? e : storeError('append', e);
     }
   }
 
@@ -559,8 +663,9 @@ class PostgresStore implements Store {
   private async firstLogged(paths: string[], versions: string[]): Promise<string | null> {
     const [row] = await this.q<{ path: string; version: string }>(
       'lookup',
-      this.sql`SELECT r.path, r.version FROM unnest(${paths}::text[], ${versions}::text[]) AS q(path, version)
-               JOIN records r ON r.path = q.path AND r.version = q.version LIMIT 1`,
+      `SELECT r.path, r.version FROM unnest($1::text[], $2::text[]) AS q(path, version)
+       JOIN records r ON r.path = q.path AND r.version = q.version LIMIT 1`,
+      [paths, versions],
     );
     return row === undefined ? null : `${row.path}@${row.version}`;
   }
@@ -574,11 +679,12 @@ class PostgresStore implements Store {
     // again (another node, a restart) a no-op.
     const rows = await this.q<{ size: string }>(
       'add head note',
-      this.sql`WITH head AS (SELECT size FROM heads WHERE size = ${size}),
-                    ins AS (INSERT INTO head_notes (size, note, created_at)
-                            SELECT size, ${buf(note)}, ${createdAt} FROM head
-                            ON CONFLICT (size, note) DO NOTHING)
-               SELECT size FROM head`,
+      `WITH head AS (SELECT size FROM heads WHERE size = $1),
+            ins AS (INSERT INTO head_notes (size, note, created_at)
+                    SELECT size, $2, $3 FROM head
+                    ON CONFLICT (size, note) DO NOTHING)
+       SELECT size FROM head`,
+      [size, buf(note), createdAt],
     );
     if (rows.length === 0) throw new SumkeepError('not_found', `store: no signed head of size ${size}`);
   }
@@ -587,7 +693,9 @@ class PostgresStore implements Store {
     checkIndex('head size', size);
     const rows = await this.q<{ note: Buffer }>(
       'read head notes',
-      this.sql`SELECT note FROM head_notes WHERE size = ${size} ORDER BY created_at, note`,
+      'SELECT note FROM head_notes WHERE size = $1 ORDER BY created_at, note',
+      [size],
+      'sk_head_notes',
     );
     return rows.map((r) => new Uint8Array(r.note));
   }
@@ -597,8 +705,10 @@ class PostgresStore implements Store {
     // A committed write: on a standby, a read-only server or a full disk it fails.
     await this.q(
       'write check',
-      this.sql`INSERT INTO write_probe (id, checked_at) VALUES (0, ${Date.now()})
-               ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at`,
+      `INSERT INTO write_probe (id, checked_at) VALUES (0, $1)
+       ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at`,
+      [Date.now()],
+      'sk_write_probe',
     );
   }
 
@@ -606,7 +716,7 @@ class PostgresStore implements Store {
     if (this.closed) return;
     this.closed = true;
     try {
-      await this.sql.end({ timeout: 5 });
+      await this.pool.end();
     } catch (e) {
       throw storeError('close', e);
     }
