@@ -149,7 +149,7 @@ function buildGo(): string {
   const out = path.join(repo, 'bench', 'bin', 'hashzip');
   const state = path.join(repo, 'bench', 'out', 'go');
   fs.mkdirSync(state, { recursive: true });
-  const env = goEnv(state, { GOPROXY: 'off', extra: { GOFLAGS: '-mod=mod' } });
+  const env = goEnv(state, { GOPROXY: 'off' });
   const r = spawnSync(go, ['build', '-o', out, '.'], {
     cwd: path.join(repo, 'bench', 'go', 'hashzip'),
     env,

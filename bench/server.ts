@@ -31,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { createNoteKey, NOTE_KEY_FILE } from '../src/keys/notekey.ts';
 import { findGo } from '../test/helpers/go.ts';
+import { defaultOf } from '../src/settings.ts';
 import { compileForBench } from './server/compile.ts';
 import type { BuildArgs, BuildResult } from './server/build-log.ts';
 import { modulePath, moduleVersion, recordAt } from './server/records.ts';
@@ -39,8 +40,9 @@ import { findWrk, randomLookupScript, randomTileScript, runWrk, type WrkResult }
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const LOG_NAME = 'bench.sumkeep.local';
-const BATCH = 1000;
-const BATCH_DELAY_MS = 10;
+/** The batch size and delay `sumkeep serve` runs with by default (src/settings.ts). */
+const BATCH = defaultOf('batchMax');
+const BATCH_DELAY_MS = defaultOf('batchDelayMs');
 const SEED = 20240601;
 
 interface Options {

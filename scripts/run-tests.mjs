@@ -3,7 +3,8 @@
 // lists the files itself and passes them explicitly; finding no test file is a failure.
 // Usage: npm test [-- <substring filter> ...]
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -27,9 +28,15 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
+// One go build cache per toolchain for this run (test/helpers/go.ts goEnv): Go 1.20+ ships no
+// compiled standard library, so a cache per test would compile it again in every file that builds.
+// Module caches and checksum-database state stay per test; the build cache is removed at the end.
+const ownCache = process.env.SUMKEEP_TEST_GOCACHE === undefined;
+const gocache = ownCache ? mkdtempSync(join(tmpdir(), 'sumkeep-gocache-')) : process.env.SUMKEEP_TEST_GOCACHE;
 const r = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files],
-  { stdio: 'inherit', cwd: root },
+  { stdio: 'inherit', cwd: root, env: { ...process.env, SUMKEEP_TEST_GOCACHE: gocache } },
 );
+if (ownCache) rmSync(gocache, { recursive: true, force: true });
 process.exit(r.status ?? 1);

@@ -4,24 +4,30 @@
  * what to do about it.
  */
 import { SumkeepError } from './core/errors.ts';
+import { readSettings, type SettingName } from './settings.ts';
 
-export interface ServeFlags {
-  keys?: string;
-  db?: string;
-  upstream?: string;
-  listen?: string;
-  url?: string;
-  private?: string;
-  batchDelayMs?: string;
-  batchMax?: string;
-  workers?: string;
-  verifyMaxBytes?: string;
-  verifyMaxLines?: string;
-  logLevel?: string;
-  dev?: boolean;
-  tlsCert?: string;
-  tlsKey?: string;
-}
+/** The settings of `sumkeep serve` (src/settings.ts holds their flags, twins and defaults). */
+export const SERVE_SETTINGS = [
+  'keys',
+  'db',
+  'upstream',
+  'listen',
+  'url',
+  'private',
+  'batchDelayMs',
+  'batchMax',
+  'workers',
+  'verifyMaxBytes',
+  'verifyMaxLines',
+  'logLevel',
+  'tlsCert',
+  'tlsKey',
+  'dev',
+  'allowRootKey',
+] as const satisfies readonly SettingName[];
+
+/** Commander's parsed options of serve: raw strings (switches true), keyed by setting name. */
+export type ServeFlags = Partial<Record<(typeof SERVE_SETTINGS)[number], string | boolean>>;
 
 export interface ServeConfig {
   keysDir: string;
@@ -34,6 +40,8 @@ export interface ServeConfig {
   port: number;
   /** Public base URL of this server (what goes after the key in GOSUMDB). */
   url: string;
+  /** True when --url or SUMKEEP_URL gave it (else it follows the listen address). */
+  urlGiven: boolean;
   privateGlobs: string;
   batchDelayMs: number;
   batchMax: number;
@@ -44,21 +52,13 @@ export interface ServeConfig {
   verifyMaxLines: number;
   logLevel: string;
   dev: boolean;
+  allowRootKey: boolean;
   tls: { cert: string; key: string } | null;
 }
 
 export const DEFAULTS = {
-  keysDir: 'keys',
-  dbFile: 'data/sumkeep.db',
-  listen: '127.0.0.1:3080',
-  /** The public Go module mirror; override with --upstream or SUMKEEP_UPSTREAM. */
+  /** The public Go module mirror: the upstream only when none is configured anywhere. */
   upstream: 'https://proxy.golang.org',
-  batchDelayMs: 10,
-  batchMax: 1000,
-  workers: 1,
-  verifyMaxBytes: 4 << 20,
-  verifyMaxLines: 100_000,
-  logLevel: 'info',
   devLogName: 'sumkeep-dev.localhost',
 } as const;
 
@@ -76,24 +76,11 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
-function intOption(name: string, value: string | undefined, dflt: number, min: number, max: number): number {
-  if (value === undefined) return dflt;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min || n > max) {
-    throw new SumkeepError(
-      'config',
-      `${name} ${JSON.stringify(value)}: want a whole number from ${min} to ${max}`,
-    );
-  }
-  return n;
-}
-
 /**
  * The upstream list: --upstream, else SUMKEEP_UPSTREAM, else the go command's GOPROXY with its
  * `direct` and `off` entries removed (sumkeep never fetches from version control), else the default.
  */
-function chooseUpstream(flag: string | undefined, env: Env): { upstream: string; notes: string[] } {
-  const explicit = flag ?? env.SUMKEEP_UPSTREAM;
+function chooseUpstream(explicit: string | undefined, env: Env): { upstream: string; notes: string[] } {
   if (explicit !== undefined && explicit !== '') return { upstream: explicit, notes: [] };
   const goproxy = env.GOPROXY;
   if (goproxy !== undefined && goproxy !== '') {
@@ -113,64 +100,36 @@ function chooseUpstream(flag: string | undefined, env: Env): { upstream: string;
 }
 
 export function loadServeConfig(flags: ServeFlags, env: Env = process.env): ServeConfig {
-  const listen = flags.listen ?? env.SUMKEEP_LISTEN ?? DEFAULTS.listen;
-  const { host, port } = parseListen(listen);
-  const { upstream, notes } = chooseUpstream(flags.upstream, env);
-  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
+  const s = readSettings(SERVE_SETTINGS, flags, env);
+  const { host, port } = parseListen(s.listen);
+  const { upstream, notes } = chooseUpstream(s.upstream, env);
+  if ((s.tlsCert === undefined) !== (s.tlsKey === undefined)) {
     throw new SumkeepError('config', '--tls-cert and --tls-key go together');
   }
-  const tls =
-    flags.tlsCert !== undefined && flags.tlsKey !== undefined
-      ? { cert: flags.tlsCert, key: flags.tlsKey }
-      : null;
+  const tls = s.tlsCert !== undefined && s.tlsKey !== undefined ? { cert: s.tlsCert, key: s.tlsKey } : null;
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-  const url = (flags.url ?? env.SUMKEEP_URL ?? `${tls ? 'https' : 'http'}://${urlHost}:${port}`).replace(
-    /\/+$/,
-    '',
-  );
+  const url = (s.url ?? `${tls ? 'https' : 'http'}://${urlHost}:${port}`).replace(/\/+$/, '');
   if (!/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(url)) {
     throw new SumkeepError('config', `--url ${JSON.stringify(url)}: want an http(s) URL`);
   }
   return {
-    keysDir: flags.keys ?? env.SUMKEEP_KEYS ?? DEFAULTS.keysDir,
-    dbFile: flags.db ?? env.SUMKEEP_DB ?? DEFAULTS.dbFile,
+    keysDir: s.keys,
+    dbFile: s.db,
     upstream,
     upstreamNotes: notes,
     host,
     port,
     url,
-    privateGlobs: flags.private ?? env.SUMKEEP_PRIVATE ?? '',
-    batchDelayMs: intOption(
-      '--batch-delay-ms',
-      flags.batchDelayMs ?? env.SUMKEEP_BATCH_DELAY_MS,
-      DEFAULTS.batchDelayMs,
-      0,
-      60_000,
-    ),
-    batchMax: intOption(
-      '--batch-max',
-      flags.batchMax ?? env.SUMKEEP_BATCH_MAX,
-      DEFAULTS.batchMax,
-      1,
-      100_000,
-    ),
-    workers: intOption('--workers', flags.workers ?? env.SUMKEEP_WORKERS, DEFAULTS.workers, 1, 64),
-    verifyMaxBytes: intOption(
-      '--verify-max-bytes',
-      flags.verifyMaxBytes ?? env.SUMKEEP_VERIFY_MAX_BYTES,
-      DEFAULTS.verifyMaxBytes,
-      1,
-      1 << 30,
-    ),
-    verifyMaxLines: intOption(
-      '--verify-max-lines',
-      flags.verifyMaxLines ?? env.SUMKEEP_VERIFY_MAX_LINES,
-      DEFAULTS.verifyMaxLines,
-      1,
-      10_000_000,
-    ),
-    logLevel: flags.logLevel ?? env.SUMKEEP_LOG_LEVEL ?? DEFAULTS.logLevel,
-    dev: flags.dev === true,
+    urlGiven: s.url !== undefined,
+    privateGlobs: s.private ?? '',
+    batchDelayMs: s.batchDelayMs,
+    batchMax: s.batchMax,
+    workers: s.workers,
+    verifyMaxBytes: s.verifyMaxBytes,
+    verifyMaxLines: s.verifyMaxLines,
+    logLevel: s.logLevel,
+    dev: s.dev,
+    allowRootKey: s.allowRootKey,
     tls,
   };
 }

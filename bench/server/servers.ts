@@ -77,7 +77,7 @@ export function buildRefServer(repo: string, go: string): string {
   const out = path.join(repo, 'bench', 'bin', 'refserver');
   const state = path.join(repo, 'bench', 'out', 'go');
   fs.mkdirSync(state, { recursive: true });
-  const env = goEnv(state, { GOPROXY: 'off', extra: { GOFLAGS: '-mod=mod' } });
+  const env = goEnv(state, { GOPROXY: 'off' });
   const r = spawnSync(go, ['build', '-o', out, '.'], {
     cwd: path.join(repo, 'bench', 'go', 'refserver'),
     env,

@@ -6,7 +6,6 @@
  */
 import type { Command } from 'commander';
 import { SumkeepError } from '../core/errors.ts';
-import { hashGoModFile, hashModuleZip } from '../zip/index.ts';
 
 /** Splits "<path>@<version>" at its last "@" (module paths hold no "@"). */
 export function parseModuleFlag(s: string): { path: string; version: string } {
@@ -31,6 +30,8 @@ export function registerHash(program: Command): void {
     )
     .action(async (file: string, flags: { module?: string }) => {
       const mv = flags.module === undefined ? {} : parseModuleFlag(flags.module);
+      // Imported here: `hash mod` needs no zip reader.
+      const { hashModuleZip } = await import('../zip/hash.ts');
       const r = await hashModuleZip(file, mv);
       process.stdout.write(r.h1 + '\n');
     });
@@ -39,6 +40,7 @@ export function registerHash(program: Command): void {
     .description('print the h1: hash of a go.mod file (the "M V/go.mod h1:" line of go.sum)')
     .argument('<file>', 'go.mod file')
     .action(async (file: string) => {
+      const { hashGoModFile } = await import('../zip/gomod.ts');
       process.stdout.write((await hashGoModFile(file)) + '\n');
     });
 }

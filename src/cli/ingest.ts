@@ -6,47 +6,49 @@
  */
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { DEFAULTS } from '../config.ts';
+import { addSettings, readSettings, type SettingName } from '../settings.ts';
 import { eachLimited } from '../concurrency.ts';
 import { loadNoteKeys } from '../keys/notekey.ts';
-import { openCliStore } from './db.ts';
+import { openStore } from '../store/open.ts';
 import { Sequencer } from '../log/sequencer.ts';
 import { ingestOne, scanSources, type IngestOutcome } from '../log/ingest.ts';
 
-interface IngestFlags {
-  keys?: string;
-  db?: string;
-  concurrency: string;
-}
+/** The settings of `sumkeep ingest` (src/settings.ts). */
+const INGEST_SETTINGS = [
+  'keys',
+  'db',
+  'concurrency',
+  'batchMax',
+  'batchDelayMs',
+] as const satisfies readonly SettingName[];
+type IngestFlags = Partial<Record<(typeof INGEST_SETTINGS)[number], string>>;
 
 function mib(n: number): string {
   return (n / (1 << 20)).toFixed(1);
 }
 
 export function registerIngest(program: Command): void {
-  program
+  const cmd = program
     .command('ingest')
     .description(
       'fill the log offline from a GOPROXY-layout directory, a GOMODCACHE, or .zip files with their .mod',
     )
-    .argument('<path...>', 'directories or .zip files')
-    .option('--keys <dir>', `key directory (env SUMKEEP_KEYS; default ${DEFAULTS.keysDir})`)
-    .option(
-      '--db <file|url>',
-      `SQLite database file or postgres:// URL (env SUMKEEP_DB; default ${DEFAULTS.dbFile})`,
-    )
-    .option('--concurrency <n>', 'zips hashed at once', '2')
-    .action(async (paths: string[], flags: IngestFlags) => {
-      process.exitCode = await ingest(paths, flags);
-    });
+    .argument('<path...>', 'directories or .zip files');
+  addSettings(cmd, INGEST_SETTINGS).action(async (paths: string[], flags: IngestFlags) => {
+    process.exitCode = await ingest(paths, flags);
+  });
 }
 
 async function ingest(paths: string[], flags: IngestFlags): Promise<number> {
-  const keys = loadNoteKeys(flags.keys ?? process.env.SUMKEEP_KEYS ?? DEFAULTS.keysDir);
+  const s = readSettings(INGEST_SETTINGS, flags);
+  const keys = loadNoteKeys(s.keys);
   const items = scanSources(paths);
   const totalBytes = items.reduce((a, i) => a + i.zipBytes, 0);
-  const store = await openCliStore(flags.db ?? process.env.SUMKEEP_DB ?? DEFAULTS.dbFile);
-  const sequencer = await Sequencer.open(store, keys.signers, { maxDelayMs: 20, maxBatch: 1000 });
+  const store = await openStore(s.db);
+  const sequencer = await Sequencer.open(store, keys.signers, {
+    maxDelayMs: s.batchDelayMs,
+    maxBatch: s.batchMax,
+  });
   const tty = process.stderr.isTTY === true;
   const bar = tty
     ? new cliProgress.SingleBar(
@@ -78,9 +80,8 @@ async function ingest(paths: string[], flags: IngestFlags): Promise<number> {
     else process.stderr.write(`ingest: ${o.status} ${name}${o.reason ? `: ${o.reason}` : ''}\n`);
   };
 
-  const width = Math.max(1, Math.min(16, Number(flags.concurrency) || 2));
   try {
-    await eachLimited(items, width, async (item) => {
+    await eachLimited(items, s.concurrency, async (item) => {
       report(await ingestOne(item, store, sequencer, (n) => (bytes += n)));
     });
     await sequencer.close();

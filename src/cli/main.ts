@@ -3,32 +3,72 @@
  * Exit codes: 0 success, 1 the checked thing is bad (invalid zip, mismatch), 2 usage or runtime error.
  */
 import { Command, CommanderError } from 'commander';
-import { registerHash } from './hash.ts';
-import { registerCeremony } from './ceremony.ts';
-import { registerServe } from './serve.ts';
-import { registerIngest } from './ingest.ts';
-import { registerVerify } from './verify.ts';
-import { registerStore } from './store.ts';
 import { reportError } from './report.ts';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * The sub-commands, each in its own file, imported only when it runs: `sumkeep hash mod` must not
+ * pay for loading fastify, SQLite and the key ceremony. The descriptions here are what the
+ * top-level `--help` lists; each file registers its full command (options, sub-commands, help).
+ */
+const COMMANDS: Record<string, { description: string; load: () => Promise<Register> }> = {
+  hash: {
+    description: 'print the go.sum hash (h1:) of a module zip or go.mod file',
+    load: async () => (await import('./hash.ts')).registerHash,
+  },
+  ceremony: {
+    description: 'create and manage the signing keys, offline (runbook: docs/ceremony.md)',
+    load: async () => (await import('./ceremony.ts')).registerCeremony,
+  },
+  serve: {
+    description: 'run the checksum database server',
+    load: async () => (await import('./serve.ts')).registerServe,
+  },
+  ingest: {
+    description: 'fill the log offline from a GOPROXY-layout directory, a GOMODCACHE, or module zips',
+    load: async () => (await import('./ingest.ts')).registerIngest,
+  },
+  audit: {
+    description: 'check a log database end to end (exit 0 clean, 1 inconsistent, 2 error)',
+    load: async () => (await import('./audit.ts')).registerAudit,
+  },
+  backup: {
+    description: 'write an online, consistent, verified snapshot of a SQLite log',
+    load: async () => (await import('./backup.ts')).registerBackup,
+  },
+  verify: {
+    description: 'check a go.sum against the log (exit 0 match, 1 mismatch, 2 unknown/invalid/error)',
+    load: async () => (await import('./verify.ts')).registerVerify,
+  },
+  store: {
+    description: 'work on a log database as a whole (store copy: SQLite <-> PostgreSQL, verified)',
+    load: async () => (await import('./store.ts')).registerStore,
+  },
+};
+
+/**
+ * The program for `argv`: the command it names (or, for `help <command>`, that one) registered in
+ * full, the others as names with their description only.
+ */
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command();
   program
     .name('sumkeep')
     .description('A private Go checksum database (GOSUMDB) and signing authority')
     .showHelpAfterError()
     .exitOverride();
-  registerHash(program);
-  registerCeremony(program);
-  registerServe(program);
-  registerIngest(program);
-  registerVerify(program);
-  registerStore(program);
+  const first = argv.findIndex((a) => !a.startsWith('-'));
+  const named = first < 0 ? undefined : argv[first] === 'help' ? argv[first + 1] : argv[first];
+  for (const [name, c] of Object.entries(COMMANDS)) {
+    if (name === named) (await c.load())(program);
+    else program.command(name).description(c.description);
+  }
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

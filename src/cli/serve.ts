@@ -5,11 +5,12 @@
  */
 import type { Command } from 'commander';
 import { pino, type Logger } from 'pino';
-import { loadServeConfig, DEFAULTS, type ServeFlags } from '../config.ts';
+import { loadServeConfig, DEFAULTS, SERVE_SETTINGS, type ServeFlags } from '../config.ts';
+import { addSettings } from '../settings.ts';
 import { SumkeepError } from '../core/errors.ts';
 import { createDevelopmentAuthority } from '../keys/ceremony.ts';
 import { loadServingKeys } from '../keys/serving.ts';
-import { describeDb, openCliStore } from './db.ts';
+import { describeStoreLocation, openStore, parseStoreLocation } from '../store/open.ts';
 import { Sequencer } from '../log/sequencer.ts';
 import { LogService } from '../log/service.ts';
 import { buildServer } from '../http/server.ts';
@@ -18,57 +19,13 @@ import { readFileSync } from 'node:fs';
 import cluster from 'node:cluster';
 
 export function registerServe(program: Command): void {
-  program
-    .command('serve')
-    .description('run the checksum database server')
-    .option('--keys <dir>', `key directory (env SUMKEEP_KEYS; default ${DEFAULTS.keysDir})`)
-    .option(
-      '--db <file|url>',
-      `SQLite database file or postgres:// URL (env SUMKEEP_DB; default ${DEFAULTS.dbFile})`,
-    )
-    .option('--upstream <list>', 'GOPROXY-syntax list of upstream proxies, or "off" (env SUMKEEP_UPSTREAM)')
-    .option('--listen <host:port>', `address to listen on (env SUMKEEP_LISTEN; default ${DEFAULTS.listen})`)
-    .option('--url <url>', 'public base URL printed in the GOSUMDB line (env SUMKEEP_URL)')
-    .option('--private <globs>', 'GOPRIVATE-syntax globs never fetched upstream (env SUMKEEP_PRIVATE)')
-    .option(
-      '--batch-delay-ms <ms>',
-      `longest a new record waits for its batch (default ${DEFAULTS.batchDelayMs})`,
-    )
-    .option('--batch-max <n>', `most records per batch (default ${DEFAULTS.batchMax})`)
-    .option(
-      '--workers <n>',
-      'HTTP worker processes sharing the port (env SUMKEEP_WORKERS; default 1; see docs/operations.md)',
-    )
-    .option('--log-level <level>', 'pino log level (default info)')
-    .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)')
-    .option('--tls-key <file>', 'private key of --tls-cert (PEM)')
-    .option(
-      '--dev',
-      'development mode: create a clearly labelled development signing authority if there is none',
-    )
-    .option(
-      '--allow-root-key',
-      'serve from a key directory that still holds root-ca.key (refused otherwise; implied by --dev)',
-    )
-    .option(
-      '--verify-max-bytes <n>',
-      `largest go.sum POST /api/v1/verify accepts (env SUMKEEP_VERIFY_MAX_BYTES; default ${DEFAULTS.verifyMaxBytes})`,
-    )
-    .option(
-      '--verify-max-lines <n>',
-      `most go.sum lines POST /api/v1/verify accepts (env SUMKEEP_VERIFY_MAX_LINES; default ${DEFAULTS.verifyMaxLines})`,
-    )
-    .action(async (flags: ServeCliFlags) => {
-      await serve(flags);
-    });
+  const cmd = program.command('serve').description('run the checksum database server');
+  addSettings(cmd, SERVE_SETTINGS).action(async (flags: ServeFlags) => {
+    await serve(flags);
+  });
 }
 
-/** Flags of `serve` beyond the shared server config (src/config.ts). */
-export interface ServeCliFlags extends ServeFlags {
-  allowRootKey?: boolean;
-}
-
-export async function serve(flags: ServeCliFlags, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const cfg = loadServeConfig(flags, env);
   const log = pino({ level: cfg.logLevel }, pino.destination(2));
 
@@ -79,7 +36,7 @@ export async function serve(flags: ServeCliFlags, env: NodeJS.ProcessEnv = proce
       log.warn({ keys: cfg.keysDir }, 'created a DEVELOPMENT signing authority; do not use it in production');
     }
   }
-  const keys = loadServingKeys(cfg.keysDir, { allowRootKey: flags.allowRootKey === true || cfg.dev });
+  const keys = loadServingKeys(cfg.keysDir, { allowRootKey: cfg.allowRootKey || cfg.dev });
   if (keys.development) log.warn('serving with DEVELOPMENT keys (keys/DEVELOPMENT exists)');
   for (const w of keys.warnings ?? []) log.warn(w);
   if (keys.responseSigner === null) {
@@ -89,14 +46,14 @@ export async function serve(flags: ServeCliFlags, env: NodeJS.ProcessEnv = proce
   if (cfg.workers > 1 && cluster.isPrimary) {
     // Check the database once here (migrations, tree hash against the latest head) so that a
     // broken start fails with one clear message, then let the workers serve.
-    const check = await openCliStore(cfg.dbFile);
+    const check = await openStore(cfg.dbFile);
     await Sequencer.open(check, keys.noteSigners, { maxDelayMs: cfg.batchDelayMs, maxBatch: cfg.batchMax });
     await check.close();
     await runWorkers(cfg.workers, log);
     return;
   }
 
-  const store = await openCliStore(cfg.dbFile);
+  const store = await openStore(cfg.dbFile);
   const sequencer = await Sequencer.open(store, keys.noteSigners, {
     maxDelayMs: cfg.batchDelayMs,
     maxBatch: cfg.batchMax,
@@ -106,8 +63,7 @@ export async function serve(flags: ServeCliFlags, env: NodeJS.ProcessEnv = proce
   // The public URL is final only after listen (port 0 picks one); routes read it then.
   let publicUrl = cfg.url;
   const app = buildServer({
-    service,
-    store,
+    log: service,
     name: keys.name,
     loggerInstance: log,
     https: cfg.tls ? { cert: readFileSync(cfg.tls.cert), key: readFileSync(cfg.tls.key) } : null,
@@ -145,13 +101,14 @@ export async function serve(flags: ServeCliFlags, env: NodeJS.ProcessEnv = proce
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : cfg.port;
   // With port 0 the kernel picks the port: put the real one into the URL we print.
-  const url = flags.url === undefined && cfg.port === 0 ? cfg.url.replace(/:0$/, `:${port}`) : cfg.url;
+  const url = !cfg.urlGiven && cfg.port === 0 ? cfg.url.replace(/:0$/, `:${port}`) : cfg.url;
   publicUrl = url;
   for (const note of cfg.upstreamNotes) log.info(note);
   log.info(
     {
       listen: `${cfg.host}:${port}`,
-      db: await describeDb(cfg.dbFile),
+      // A postgres:// URL is logged without its password.
+      db: describeStoreLocation(parseStoreLocation(cfg.dbFile)),
       // The list may carry credentials (https://user:token@athens...): log it without them.
       upstream: upstream === null ? 'off' : formatProxyList(upstream.proxies),
       size: sequencer.latest()?.size ?? 0,

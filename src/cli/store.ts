@@ -9,7 +9,7 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { copyLog } from '../store/copy.ts';
-import { describeDb, openCliStore } from './db.ts';
+import { describeStoreLocation, openStore, parseStoreLocation } from '../store/open.ts';
 
 interface CopyFlags {
   from: string;
@@ -29,11 +29,11 @@ export function registerStore(program: Command): void {
 }
 
 async function copy(flags: CopyFlags): Promise<number> {
-  const from = await openCliStore(flags.from, { readonly: true });
+  const from = await openStore(flags.from, { readonly: true });
   try {
-    const to = await openCliStore(flags.to);
+    const to = await openStore(flags.to);
     try {
-      const names = `${await describeDb(flags.from)} -> ${await describeDb(flags.to)}`;
+      const names = `${describeStoreLocation(parseStoreLocation(flags.from))} -> ${describeStoreLocation(parseStoreLocation(flags.to))}`;
       const tty = process.stderr.isTTY === true;
       const bar = tty
         ? new cliProgress.SingleBar(

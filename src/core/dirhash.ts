@@ -10,7 +10,7 @@
  * Zip hashes use the zip entry names with their "M@V/" prefix; the go.mod hash is the summary of
  * a single file named "go.mod".
  */
-import { compareBytes, toBase64, toHex, utf8 } from './bytes.ts';
+import { compareBytes, fromBase64, toBase64, toHex, utf8 } from './bytes.ts';
 import { SumkeepError } from './errors.ts';
 import { sha256 } from './sha256.ts';
 
@@ -54,7 +54,11 @@ export function goModHash(content: Uint8Array): string {
 
 const H1_RE = /^h1:[A-Za-z0-9+/]{43}=$/;
 
-/** True for a well-formed "h1:" value (base64 of exactly 32 bytes). */
+/**
+ * True for a well-formed "h1:" value: canonical base64 of exactly 32 bytes. The regular expression
+ * alone lets the last character carry non-zero unused bits, which go.sum lines (gosum.ts) refuse;
+ * both must agree on what an h1 hash is.
+ */
 export function isH1(s: string): boolean {
-  return H1_RE.test(s);
+  return H1_RE.test(s) && fromBase64(s.slice(3)) !== null;
 }

@@ -82,8 +82,12 @@ function moduleProblem(path: string, version: string): string | null {
 
 type LineResult = { ok: Omit<GoSumLine, 'line'> } | { reason: string } | 'blank';
 
-/** Parses one line without its "\n". */
-function parseLine(raw: string, first: boolean): LineResult {
+/**
+ * Parses one line without its "\n". `inRecord` is set for the lines of a sumdb record, which keep
+ * the empty go.mod hash: the go command drops such go.sum lines, but a module whose go.mod is
+ * empty really has that hash, and its record must stay readable once logged.
+ */
+function parseLine(raw: string, first: boolean, inRecord = false): LineResult {
   const cr = raw.indexOf('\r');
   if (cr >= 0) {
     return {
@@ -114,7 +118,7 @@ function parseLine(raw: string, first: boolean): LineResult {
   if (mp !== null) return { reason: mp };
   const hp = hashProblem(hash);
   if (hp !== null) return { reason: hp };
-  if (hash === EMPTY_GO_MOD_HASH) {
+  if (hash === EMPTY_GO_MOD_HASH && !inRecord) {
     return {
       reason: 'hash of an empty go.mod, written by an old go command bug (the go command ignores this line)',
     };
@@ -186,8 +190,10 @@ export function parseGoSumStrict(text: string): GoSumLine[] {
 
 /**
  * "<path> <version>[/go.mod] <hash>\n". Throws what checkModuleVersion throws (bad_module_path,
- * bad_version) for an invalid path or version, and bad_gosum for a hash that is not h1 or a bad kind,
- * so that whatever it writes parses back.
+ * bad_version) for an invalid path or version, and bad_gosum for a hash that is not h1, a bad kind
+ * or a line over GOSUM_MAX_LINE_LENGTH, so that whatever it writes parses back (a line with the
+ * empty go.mod hash parses back only inside a record; parseGoSum reports it, as the go command
+ * drops it).
  */
 export function formatGoSumLine(l: Omit<GoSumLine, 'line'>): string {
   checkModuleVersion(l.path, l.version);
@@ -195,7 +201,13 @@ export function formatGoSumLine(l: Omit<GoSumLine, 'line'>): string {
     throw new SumkeepError('bad_gosum', 'go.sum line kind must be zip or go.mod');
   const hp = hashProblem(l.hash);
   if (hp !== null) throw new SumkeepError('bad_gosum', `${l.path}@${l.version}: ${hp}`);
-  return `${l.path} ${l.version}${l.kind === 'go.mod' ? '/go.mod' : ''} ${l.hash}\n`;
+  const line = `${l.path} ${l.version}${l.kind === 'go.mod' ? '/go.mod' : ''} ${l.hash}`;
+  // Module paths and versions have no length bound of their own, but the parsers refuse longer
+  // lines; writing one would log a record that nothing can read back.
+  if (line.length > GOSUM_MAX_LINE_LENGTH) {
+    throw new SumkeepError('bad_gosum', `go.sum line longer than ${GOSUM_MAX_LINE_LENGTH} characters`);
+  }
+  return line + '\n';
 }
 
 /** The sumdb record text for M@V: its zip line, then its go.mod line. Throws as formatGoSumLine. */
@@ -208,7 +220,8 @@ export function formatRecordLines(path: string, version: string, zipHash: string
 
 /**
  * Inverse of formatRecordLines: exactly two "\n"-terminated lines, zip then go.mod, same path and
- * version. Throws SumkeepError('bad_gosum', 'record: <reason>') otherwise.
+ * version, judged as parseGoSum judges lines except that the empty go.mod hash is accepted.
+ * Throws SumkeepError('bad_gosum', 'record: <reason>') otherwise.
  */
 export function parseRecordLines(text: string): {
   path: string;
@@ -224,8 +237,8 @@ export function parseRecordLines(text: string): {
   const parts = text.slice(0, -1).split('\n');
   if (parts.length !== 2) bad(`want 2 lines, have ${parts.length}`);
   const [a, b] = parts as [string, string];
-  const ra = parseLine(a, false);
-  const rb = parseLine(b, false);
+  const ra = parseLine(a, false, true);
+  const rb = parseLine(b, false, true);
   if (ra === 'blank' || rb === 'blank') return bad('blank line');
   if ('reason' in ra) return bad(`line 1: ${ra.reason}`);
   if ('reason' in rb) return bad(`line 2: ${rb.reason}`);

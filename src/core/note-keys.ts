@@ -207,7 +207,8 @@ function formatKey(name: string, hash: number, key: Uint8Array): string {
 /**
  * A new Ed25519 key pair named `name`, as Go's GenerateKey with `seed` as the 32 bytes it reads
  * (default: 32 bytes from crypto.randomBytes). Throws MalformedKeyError for a name that is not a
- * valid key name or holds an ASCII control character, or a seed that is not 32 bytes.
+ * valid key name, holds an ASCII control character or makes a key string over
+ * MAX_KEY_STRING_LENGTH, or a seed that is not 32 bytes.
  */
 export function generateKey(name: string, seed?: Uint8Array): { skey: string; vkey: string } {
   if (!isNoteKeyName(name)) throw new MalformedKeyError(`${ERR_ID}: invalid key name`);
@@ -218,7 +219,13 @@ export function generateKey(name: string, seed?: Uint8Array): { skey: string; vk
   const pubkey = concatBytes(new Uint8Array([ALG_ED25519]), ed25519PublicFromSeed(s));
   const hash = keyHash(name, pubkey);
   const privkey = concatBytes(new Uint8Array([ALG_ED25519]), s);
-  return { skey: 'PRIVATE+KEY+' + formatKey(name, hash, privkey), vkey: formatKey(name, hash, pubkey) };
+  const skey = 'PRIVATE+KEY+' + formatKey(name, hash, privkey);
+  // newSigner and newVerifier refuse key strings over MAX_KEY_STRING_LENGTH; a name that long
+  // would give a key pair nobody can load again, so refuse it here (the signer key is the longer).
+  if (skey.length > MAX_KEY_STRING_LENGTH) {
+    throw new MalformedKeyError(`${ERR_ID}: key name too long for a ${MAX_KEY_STRING_LENGTH}-character key`);
+  }
+  return { skey, vkey: formatKey(name, hash, pubkey) };
 }
 
 /** The verifier key that belongs to a signer key (checks the signer key as newSigner does). */

@@ -8,8 +8,8 @@
  * module version name it unambiguously). Signed as src/http/sign.ts says; 503 without a signing key.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { SumkeepError, isSumkeepError } from '../core/errors.ts';
-import type { LogService } from '../log/service.ts';
+import { isSumkeepError } from '../core/errors.ts';
+import type { LogApi } from '../log/api.ts';
 import type { ResponseSigner } from '../keys/types.ts';
 import { parseLookupTarget } from './sumdb.ts';
 import { requireSigner, signedResponseHook } from './sign.ts';
@@ -17,7 +17,7 @@ import { requireSigner, signedResponseHook } from './sign.ts';
 const TEXT = 'text/plain; charset=utf-8';
 
 export interface GosumRouteOptions {
-  service: LogService;
+  log: LogApi;
   signer: ResponseSigner | null;
 }
 
@@ -26,9 +26,11 @@ export function parseApiTarget(target: string): { path: string; version: string 
   try {
     return parseLookupTarget(target);
   } catch (e) {
-    // Only the unescaping can object to a plain path with capitals; validation comes later.
-    if (!isSumkeepError(e) || target.includes('!') || !/[A-Z]/.test(target)) throw e;
-    const at = target.lastIndexOf('@');
+    // Only the unescaping can object to a plain path with capitals; validation comes later. A
+    // bad_input (over the length bounds, no "@") holds for the plain form too, so it stands.
+    if (!isSumkeepError(e) || e.code === 'bad_input' || target.includes('!') || !/[A-Z]/.test(target))
+      throw e;
+    const at = target.indexOf('@');
     if (at <= 0 || at === target.length - 1) throw e;
     return { path: target.slice(0, at), version: target.slice(at + 1) };
   }
@@ -42,14 +44,8 @@ export function registerGosumRoutes(app: FastifyInstance, opts: GosumRouteOption
     async (req: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply) => {
       requireSigner(opts.signer);
       const { path, version } = parseApiTarget(req.params['*']);
-      const { record } = await opts.service.lookup(path, version);
-      if (record.path !== path || record.version !== version) {
-        throw new SumkeepError('internal', `lookup of ${path}@${version} returned another record`);
-      }
-      return reply
-        .header('content-type', TEXT)
-        .header('cache-control', 'no-cache')
-        .send(Buffer.from(record.text));
+      const { text } = await opts.log.lookup(path, version);
+      return reply.header('content-type', TEXT).header('cache-control', 'no-cache').send(Buffer.from(text));
     },
   );
 }

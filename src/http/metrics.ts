@@ -1,9 +1,9 @@
 /** Prometheus metrics at /metrics (prom-client, own registry so tests can build many servers). */
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { LogService } from '../log/service.ts';
+import type { LogApi } from '../log/api.ts';
 
-export function registerMetrics(app: FastifyInstance, service: LogService): Registry {
+export function registerMetrics(app: FastifyInstance, log: LogApi): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const requests = new Counter({
@@ -24,7 +24,7 @@ export function registerMetrics(app: FastifyInstance, service: LogService): Regi
     help: 'Records in the log (size of the latest signed tree head)',
     registers: [registry],
     collect() {
-      this.set(service.sequencer.latest()?.size ?? 0);
+      this.set(log.stats().treeSize);
     },
   });
   new Gauge({
@@ -32,7 +32,7 @@ export function registerMetrics(app: FastifyInstance, service: LogService): Regi
     help: 'Module versions fetched from the upstream GOPROXY since start',
     registers: [registry],
     collect() {
-      this.set(service.stats.upstreamFetches);
+      this.set(log.stats().upstreamFetches);
     },
   });
 

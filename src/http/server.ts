@@ -13,16 +13,16 @@ import { toHttpError } from './errors.ts';
 import { registerSumdbRoutes } from './sumdb.ts';
 import { registerHealthRoutes } from './health.ts';
 import { registerMetrics } from './metrics.ts';
-import { TileServer, type TileStore } from './tiles.ts';
-import type { LogService } from '../log/service.ts';
+import type { LogApi } from '../log/api.ts';
 import type { ServingKeys } from '../keys/types.ts';
 import { registerTrustRoutes } from './trust.ts';
 import { registerGosumRoutes } from './gosum.ts';
 import { registerVerifyRoutes } from './verify.ts';
 
 export interface ServerOptions {
-  service: LogService;
-  store: TileStore;
+  /** The log behind every route; the routes see nothing else of it. */
+  log: LogApi;
+  /** Log name: the GOSUMDB key name, used in /sumdb/<name>/. */
   name: string;
   /** A pino logger; without one the server logs nothing. */
   loggerInstance?: FastifyBaseLogger;
@@ -83,15 +83,15 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       .send(`not found: ${req.method} ${req.url.slice(0, 200)}\n`),
   );
 
-  registerSumdbRoutes(app, { service: opts.service, tiles: new TileServer(opts.store), name: opts.name });
-  registerHealthRoutes(app, opts.store, () => opts.service.sequencer.signersReady());
-  const registry = registerMetrics(app, opts.service);
+  registerSumdbRoutes(app, { log: opts.log, name: opts.name });
+  registerHealthRoutes(app, opts.log);
+  const registry = registerMetrics(app, opts.log);
   const keys = opts.keys ?? null;
   registerTrustRoutes(app, { keys, publicUrl: opts.publicUrl ?? null });
-  registerGosumRoutes(app, { service: opts.service, signer: keys?.responseSigner ?? null });
+  registerGosumRoutes(app, { log: opts.log, signer: keys?.responseSigner ?? null });
   registerVerifyRoutes(app, {
     ...opts.verify,
-    service: opts.service,
+    log: opts.log,
     signer: keys?.responseSigner ?? null,
     registry,
   });

@@ -11,20 +11,15 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SumkeepError } from '../core/errors.ts';
 import { unescapePath, unescapeVersion } from '../core/module.ts';
 import { formatRecord } from '../core/tlog/index.ts';
-import type { LogService } from '../log/service.ts';
-import type { TileServer } from './tiles.ts';
-import { LruCache } from './lru.ts';
+import type { LogApi } from '../log/api.ts';
 
 const TEXT = 'text/plain; charset=utf-8';
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 /** Partial tiles are replaced by wider ones as the log grows; /latest changes with every batch. */
 const SHORT = 'public, max-age=5';
-/** Lookup answers kept in memory (about 250 bytes each). */
-const LOOKUP_CACHE_ENTRIES = 100_000;
 
 export interface SumdbRouteOptions {
-  service: LogService;
-  tiles: TileServer;
+  log: LogApi;
   /** Log name: the GOSUMDB key name, used in /sumdb/<name>/. */
   name: string;
 }
@@ -39,7 +34,8 @@ const MAX_ESCAPED_VERSION = 240;
 
 /** Splits "<escaped path>@<escaped version>" and unescapes both; throws 400-class errors. */
 export function parseLookupTarget(target: string): { path: string; version: string } {
-  const at = target.lastIndexOf('@');
+  // The first "@", as Go's sumdb server splits: a module path never holds one, a version may.
+  const at = target.indexOf('@');
   if (at > MAX_ESCAPED_PATH || target.length - at - 1 > MAX_ESCAPED_VERSION) {
     throw new SumkeepError(
       'bad_input',
@@ -56,33 +52,19 @@ export function parseLookupTarget(target: string): { path: string; version: stri
 }
 
 export function registerSumdbRoutes(app: FastifyInstance, opts: SumdbRouteOptions): void {
-  const { service, tiles } = opts;
+  const { log } = opts;
 
-  // Records never change, so the answer's first part ("<id>\n<record text>\n") is cached by the exact
-  // escaped target; a target that was valid once stays valid (escaping is canonical), so a hit skips
-  // parsing, validation and the database. Only the note, which grows with the log, is added per request.
-  const recordPart = new LruCache<string, { id: number; bytes: Uint8Array }>(LOOKUP_CACHE_ENTRIES);
   const lookup = async (req: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply) => {
-    const target = req.params['*'];
-    let rec = recordPart.get(target);
-    let head;
-    if (rec === undefined) {
-      const { path, version } = parseLookupTarget(target);
-      const found = await service.lookup(path, version);
-      rec = { id: found.record.id, bytes: formatRecord(found.record.id, found.record.text) };
-      recordPart.set(target, rec);
-      head = found.head;
-    } else {
-      head = await service.headCovering(rec.id);
-    }
+    const { path, version } = parseLookupTarget(req.params['*']);
+    const found = await log.lookup(path, version);
     return reply
       .header('content-type', TEXT)
       .header('cache-control', 'no-cache')
-      .send(Buffer.concat([rec.bytes, head.note]));
+      .send(Buffer.concat([formatRecord(found.id, found.text), found.head.note]));
   };
 
   const latest = async (_req: FastifyRequest, reply: FastifyReply) => {
-    const head = await service.sequencer.current();
+    const head = await log.latest();
     return reply
       .header('content-type', TEXT)
       .header('cache-control', 'no-cache')
@@ -90,19 +72,7 @@ export function registerSumdbRoutes(app: FastifyInstance, opts: SumdbRouteOption
   };
 
   const tile = async (req: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply) => {
-    const path = 'tile/' + req.params['*'];
-    const t = tiles.parse(path);
-    let size = service.sequencer.latest()?.size ?? 0;
-    let served;
-    try {
-      served = await tiles.read(path, t, size);
-    } catch (e) {
-      // Another writer (sumkeep ingest) may have grown the log: look once more before saying 404.
-      const head = await service.sequencer.reload();
-      if ((head?.size ?? 0) === size) throw e;
-      size = head?.size ?? 0;
-      served = await tiles.read(path, t, size);
-    }
+    const served = await log.readTile('tile/' + req.params['*']);
     reply
       .header('content-type', 'application/octet-stream')
       .header('cache-control', served.full ? IMMUTABLE : SHORT)

@@ -1,14 +1,30 @@
 /**
- * The log service: answers "what is the record for M@V?", filling the log on demand from the
- * upstream. Concurrent requests for one module version share one upstream fetch and produce one
- * record (single flight); the sequencer dedups again at the batch level.
+ * The log service, the one implementation of LogApi (api.ts) behind the HTTP routes: answers "what
+ * is the record for M@V?", filling the log on demand from the upstream, serves the signed head and
+ * tiles, and compares go.sum lines with the log. Concurrent requests for one module version share
+ * one upstream fetch and produce one record (single flight); the sequencer dedups again at the
+ * batch level.
  */
 import { SumkeepError, isSumkeepError } from '../core/errors.ts';
-import { formatRecordLines } from '../core/gosum.ts';
+import { formatRecordLines, type GoSumInvalid, type GoSumLine } from '../core/gosum.ts';
 import { checkModuleVersion } from '../core/module.ts';
 import { utf8 } from '../core/bytes.ts';
+import { eachLimited } from '../concurrency.ts';
+import { LruCache } from '../lru.ts';
 import type { LogRecord, SignedHead, Store } from '../store/store.ts';
+import type {
+  GoSumCheck,
+  GoSumCheckOptions,
+  LogApi,
+  LogStats,
+  LookupAnswer,
+  LookupOptions,
+  Readiness,
+  ServedTile,
+} from './api.ts';
+import { compareGoSum, loggedHashes, versionKey, type Logged } from './compare.ts';
 import type { Sequencer } from './sequencer.ts';
+import { TileServer } from './tiles.ts';
 
 /** What the service needs from an upstream GOPROXY client (src/upstream). */
 export interface ModuleSource {
@@ -30,24 +46,58 @@ export interface ServiceStats {
   recordsAdded: number;
 }
 
-export class LogService {
+/** Logged records kept in memory by module version (a few hundred bytes each). */
+const RECORD_CACHE_ENTRIES = 100_000;
+/** Upstream fetches of one go.sum check at once. */
+const CHECK_FETCH_CONCURRENCY = 8;
+
+/**
+ * Why a module version could not be filled during a go.sum check, for these upstream outcomes: the
+ * line stays `unknown` with the reason (one unreachable module must not hide the answer for the
+ * rest). Other errors are server faults and fail the check.
+ */
+const UNKNOWN_CODES = new Set([
+  'not_found',
+  'upstream_not_found',
+  'upstream_error',
+  'upstream_timeout',
+  'invalid_zip',
+  'module_mismatch',
+  'private_module',
+  'too_large',
+]);
+
+export class LogService implements LogApi {
   readonly store: Store;
   readonly sequencer: Sequencer;
   private readonly upstream: ModuleSource | null;
+  private readonly tiles: TileServer;
   private readonly inflight = new Map<string, Promise<LogRecord>>();
-  readonly stats: ServiceStats = { upstreamFetches: 0, recordsAdded: 0 };
+  /** Records never change once logged, so a hit skips validation and the database. */
+  private readonly records = new LruCache<string, { id: number; text: Uint8Array }>(RECORD_CACHE_ENTRIES);
+  readonly counters: ServiceStats = { upstreamFetches: 0, recordsAdded: 0 };
 
   constructor(store: Store, sequencer: Sequencer, upstream: ModuleSource | null) {
     this.store = store;
     this.sequencer = sequencer;
     this.upstream = upstream;
+    this.tiles = new TileServer(store);
+  }
+
+  async lookup(path: string, version: string, opts: LookupOptions = {}): Promise<LookupAnswer> {
+    const k = versionKey(path, version);
+    const cached = this.records.get(k);
+    if (cached !== undefined) return { ...cached, head: await this.headCovering(cached.id) };
+    const { record, head } = await this.lookupRecord(path, version, opts);
+    this.records.set(k, { id: record.id, text: record.text });
+    return { id: record.id, text: record.text, head };
   }
 
   /**
    * The record for path@version with a head that covers it. With `fill` (the default) an unknown
    * version is fetched from the upstream and logged; otherwise it is `not_found`.
    */
-  async lookup(path: string, version: string, opts: { fill?: boolean } = {}): Promise<LookupResult> {
+  async lookupRecord(path: string, version: string, opts: LookupOptions = {}): Promise<LookupResult> {
     checkModuleVersion(path, version);
     let record = await this.store.lookup(path, version);
     if (record === null) {
@@ -57,6 +107,76 @@ export class LogService {
       record = await this.fill(path, version);
     }
     return { record, head: await this.headCovering(record.id) };
+  }
+
+  latest(): Promise<SignedHead | null> {
+    return this.sequencer.current();
+  }
+
+  async readTile(path: string): Promise<ServedTile> {
+    const t = this.tiles.parse(path);
+    const size = this.sequencer.latest()?.size ?? 0;
+    try {
+      return await this.tiles.read(path, t, size);
+    } catch (e) {
+      // Another writer (sumkeep ingest) may have grown the log: look once more before saying 404.
+      const head = await this.sequencer.reload();
+      if ((head?.size ?? 0) === size) throw e;
+      return this.tiles.read(path, t, head?.size ?? 0);
+    }
+  }
+
+  async checkGoSum(
+    gosum: { lines: GoSumLine[]; invalid: GoSumInvalid[] },
+    opts: GoSumCheckOptions,
+  ): Promise<GoSumCheck> {
+    // Pass 1: what the log already holds. Paths and versions were checked by the go.sum parser.
+    const versions = new Map<string, GoSumLine>();
+    for (const l of gosum.lines) versions.set(versionKey(l.path, l.version), l);
+    const found = new Map<string, Logged>();
+    for (const [key, l] of versions) {
+      const record = await this.store.lookup(l.path, l.version);
+      found.set(key, record === null ? { reason: `${key}: not in the log` } : loggedHashes(record));
+    }
+
+    // Pass 2 (fetch): fill unknown versions from the upstream, a bounded number per check.
+    if (opts.fetch) {
+      const missing = [...versions].filter(([key]) => !('id' in found.get(key)!));
+      for (const [key] of missing.slice(opts.maxFetch)) {
+        found.set(key, {
+          reason: `${key}: not in the log and not fetched (over ${opts.maxFetch} fetches in one request)`,
+        });
+      }
+      await eachLimited(missing.slice(0, opts.maxFetch), CHECK_FETCH_CONCURRENCY, async ([key, l]) => {
+        try {
+          const looked = await this.lookupRecord(l.path, l.version, { signal: opts.signal });
+          found.set(key, loggedHashes(looked.record));
+        } catch (e) {
+          if (!isSumkeepError(e) || !UNKNOWN_CODES.has(e.code)) throw e;
+          found.set(key, { reason: e.message.split('\n')[0]!.slice(0, 500) });
+        }
+      });
+    }
+
+    // One head for the whole answer, taken after every lookup: it covers all their records.
+    let maxId = -1;
+    for (const f of found.values()) if ('id' in f) maxId = Math.max(maxId, f.id);
+    const head = maxId >= 0 ? await this.headCovering(maxId) : await this.sequencer.current();
+    return { results: compareGoSum(gosum, (key) => found.get(key)!), head };
+  }
+
+  async ready(): Promise<Readiness> {
+    if (!this.sequencer.signersReady()) return { ok: false, reason: 'the note key does not sign' };
+    try {
+      await this.store.checkWritable();
+    } catch (e) {
+      return { ok: false, reason: 'database is not writable', cause: e };
+    }
+    return { ok: true };
+  }
+
+  stats(): LogStats {
+    return { treeSize: this.sequencer.latest()?.size ?? 0, ...this.counters };
   }
 
   /** The latest head, re-read from the store when it does not yet cover `id` (another writer). */
@@ -72,7 +192,7 @@ export class LogService {
   }
 
   private fill(path: string, version: string): Promise<LogRecord> {
-    const k = `${path}@${version}`;
+    const k = versionKey(path, version);
     let p = this.inflight.get(k);
     if (p === undefined) {
       p = this.fetchAndAdd(path, version).finally(() => this.inflight.delete(k));
@@ -88,7 +208,7 @@ export class LogService {
         `${path}@${version}: not in the log, and this server has no upstream`,
       );
     }
-    this.stats.upstreamFetches++;
+    this.counters.upstreamFetches++;
     let m;
     try {
       m = await this.upstream.fetchModule(path, version);
@@ -99,7 +219,7 @@ export class LogService {
     }
     const text = utf8(formatRecordLines(path, version, m.zipHash, m.modHash));
     const rec = await this.sequencer.add({ path, version, text, source: `upstream:${m.source}` });
-    this.stats.recordsAdded++;
+    this.counters.recordsAdded++;
     return rec;
   }
 }

@@ -28,7 +28,7 @@ import {
   withAsyncReader,
 } from '../core/tlog/index.ts';
 import { appendHashes } from '../log/append-hashes.ts';
-import type { SignedHead, Store } from './store.ts';
+import type { AuditStore, SignedHead } from './store.ts';
 
 export interface CopyProgress {
   /** Records now in the destination. */
@@ -75,8 +75,8 @@ function sameHead(a: SignedHead, b: SignedHead): boolean {
  * (nothing of the failing head is written).
  */
 export async function copyLog(
-  from: Store,
-  to: Store,
+  from: AuditStore,
+  to: AuditStore,
   opts: { onProgress?: (p: CopyProgress) => void } = {},
 ): Promise<CopyResult> {
   const srcHeads = await from.heads();
@@ -132,7 +132,10 @@ export async function copyLog(
     const count = head.size - size;
     const records = [];
     for (let at = size; at < head.size; at += READ_CHUNK) {
-      records.push(...(await from.readRecords(at, Math.min(READ_CHUNK, head.size - at))));
+      const want = Math.min(READ_CHUNK, head.size - at);
+      const got = await from.recordsRange(at, want);
+      if (got.length !== want) throw notCopyable(`lacks records of ${at}..${at + want - 1}`);
+      records.push(...got);
     }
     const leaves = records.map((r, k) => {
       if (r.id !== size + k) throw notCopyable(`record ${size + k} has id ${r.id}`);

@@ -1,7 +1,8 @@
 /**
- * Schema migrations for the SQLite store.
+ * Schema migrations for the SQLite store. Each backend has its own directory of migrations
+ * (`migrations/sqlite/`, `migrations/postgres/`), because their SQL dialects differ.
  *
- * A migration is a file `migrations/<version>_<name>.sql` (e.g. `001_init.sql`): version is a
+ * A migration is a file `migrations/sqlite/<version>_<name>.sql` (e.g. `001_init.sql`): version is a
  * positive decimal number, versions run 1, 2, 3, ... without gaps, name is `[a-z0-9_]+`. At open
  * every migration newer than the database's recorded version is applied in version order, each
  * inside its own write transaction together with its row in
@@ -20,11 +21,11 @@ import type Database from 'better-sqlite3';
 import { SumkeepError } from '../core/errors.ts';
 
 /**
- * The package's migrations directory, resolved from this module's own location so that it works
+ * The package's SQLite migrations directory, resolved from this module's own location so that it works
  * both from source (src/store/migrate.ts via tsx) and after the build (dist/store/migrate.js):
  * both sit two directories below the package root.
  */
-export const MIGRATIONS_DIR: string = fileURLToPath(new URL('../../migrations/', import.meta.url));
+export const MIGRATIONS_DIR: string = fileURLToPath(new URL('../../migrations/sqlite/', import.meta.url));
 
 export interface Migration {
   /** 1, 2, 3, ... */

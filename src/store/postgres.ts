@@ -53,7 +53,7 @@ import {
   migratePostgres,
   PG_MIGRATIONS_DIR,
 } from './postgres-migrate.ts';
-import type { AppendBatch, LogRecord, SignedHead, Store } from './store.ts';
+import type { AppendBatch, AuditStore, LogRecord, SignedHead } from './store.ts';
 
 export interface PostgresOptions {
   /** Most connections this process opens (default 10). */
@@ -66,6 +66,8 @@ export interface PostgresOptions {
   readonly?: boolean;
   /** application_name shown in pg_stat_activity (default "sumkeep"). */
   applicationName?: string;
+  /** Check at open that head, records and hashes agree (default true; audits report instead). */
+  check?: boolean;
 }
 
 export const POSTGRES_DEFAULTS = {
@@ -222,7 +224,7 @@ function toHead(r: HeadRow): SignedHead {
  * the server cannot be reached, `schema_too_new` for a database written by a newer sumkeep,
  * `log_inconsistent` when its tables disagree, `store_error` otherwise.
  */
-export async function openPostgresStore(url: string, opts: PostgresOptions = {}): Promise<Store> {
+export async function openPostgresStore(url: string, opts: PostgresOptions = {}): Promise<AuditStore> {
   if (typeof url !== 'string' || !isPostgresUrl(url)) {
     throw new SumkeepError('config', 'a PostgreSQL database is named by a postgres:// or postgresql:// URL');
   }
@@ -296,7 +298,7 @@ export async function openPostgresStore(url: string, opts: PostgresOptions = {})
     const what = `${label}: open`;
     if (readonly) await store.withClient(what, (c) => checkPostgresSchema(c, label, migrations));
     else await store.withClient(what, (c) => migratePostgres(c, label, migrations));
-    await store.checkConsistent();
+    if (opts.check !== false) await store.checkConsistent();
     return store;
   } catch (e) {
     await pool.end().catch(() => {});
@@ -316,7 +318,7 @@ export async function openPostgresStore(url: string, opts: PostgresOptions = {})
 /** A pooled client with an 'error' listener: a checked-out client whose connection drops between queries must not end the process. */
 const guarded = new WeakSet<pg.PoolClient>();
 
-class PostgresStore implements Store {
+class PostgresStore implements AuditStore {
   private closed = false;
 
   constructor(
@@ -476,20 +478,38 @@ class PostgresStore implements Store {
     return row === undefined ? null : toRecord(row);
   }
 
-  async readRecords(start: number, count: number): Promise<LogRecord[]> {
+  async recordsRange(start: number, count: number): Promise<LogRecord[]> {
     checkRange('record', start, count);
     const rows = await this.q<RecordRow>(
       'read records',
       'SELECT id, path, version, text, source, created_at FROM records WHERE id >= $1 AND id < $2 ORDER BY id',
       [start, start + count],
     );
-    if (rows.length !== count) {
-      throw new SumkeepError(
-        'not_found',
-        `store: records ${start}..${start + count - 1} are not all in the log`,
-      );
-    }
     return rows.map(toRecord);
+  }
+
+  async headsAfter(size: number, limit: number): Promise<SignedHead[]> {
+    if (!Number.isSafeInteger(size) || size < -1)
+      throw badInput(`size must be an integer >= -1, got ${String(size)}`);
+    checkIndex('limit', limit);
+    const rows = await this.q<HeadRow>(
+      'read heads',
+      'SELECT size, hash, note, created_at FROM heads WHERE size > $1 ORDER BY size LIMIT $2',
+      [size, limit],
+    );
+    return rows.map(toHead);
+  }
+
+  async duplicateVersions(limit: number): Promise<{ path: string; version: string; ids: number[] }[]> {
+    checkIndex('limit', limit);
+    // UNIQUE (path, version) makes this empty unless the key was dropped behind the store's back.
+    const rows = await this.q<{ path: string; version: string; ids: string[] }>(
+      'find duplicate versions',
+      `SELECT path, version, array_agg(id ORDER BY id) AS ids FROM records
+       GROUP BY path, version HAVING count(*) > 1 LIMIT $1`,
+      [limit],
+    );
+    return rows.map((r) => ({ path: r.path, version: r.version, ids: r.ids.map(num) }));
   }
 
   async recordTexts(start: number, count: number): Promise<Uint8Array[]> {

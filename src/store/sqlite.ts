@@ -4,29 +4,42 @@
  * Connection settings: WAL journal (readers never block the single writer), `synchronous=FULL`
  * (a commit fsyncs the WAL before it returns, so appendBatch is durable when it resolves),
  * `foreign_keys=ON`, `busy_timeout` (another process holding the write lock is waited for, then
- * SQLITE_BUSY surfaces as store_error). The schema comes from the numbered files in migrations/
- * (see migrate.ts); its triggers refuse UPDATE and DELETE of records, hashes and heads, so even a
+ * SQLITE_BUSY surfaces as store_busy). The schema comes from the numbered files in
+ * migrations/sqlite/ (see migrate.ts); its triggers refuse UPDATE and DELETE of records, hashes and heads, so even a
  * bug in this file cannot rewrite the log.
  *
  * Stored hashes are kept as (level, n) rather than tlog's dense stored-hash index, so that a tile
  * is one primary-key range scan (readTileHashes). better-sqlite3 is synchronous: every method
  * runs to completion before its promise settles, and within one process the calls are serialized.
  *
- * Errors: anything better-sqlite3 throws becomes SumkeepError('store_error') with the SQLite error
- * as `cause` and a message naming the operation and the SQLite result code only, never SQL text.
+ * Errors: anything better-sqlite3 throws becomes SumkeepError('store_error') (SQLITE_BUSY and
+ * SQLITE_LOCKED: 'store_busy', worth retrying) with the SQLite error as `cause` and a message naming the operation and the SQLite result code only, never SQL text.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { SumkeepError } from '../core/errors.ts';
 import { splitStoredHashIndex } from '../core/tlog/index.ts';
-import { badInput, checkBatchShape, checkExtends, checkIndex, checkRange, HASH_SIZE } from './checks.ts';
+import {
+  badInput,
+  checkBatchShape,
+  checkExtends,
+  checkIndex,
+  checkRange,
+  HASH_SIZE,
+  isIndex,
+} from './checks.ts';
 import { checkSchema, loadMigrations, migrate, MIGRATIONS_DIR } from './migrate.ts';
-import type { AppendBatch, LogRecord, SignedHead, Store } from './store.ts';
+import type { AppendBatch, AuditStore, LogRecord, SignedHead } from './store.ts';
 
 export interface SqliteOptions {
   /** Open an existing database for reading only (audits, tools); it is never migrated then. */
   readonly?: boolean;
+  /**
+   * Check at open that the latest head, the records and the leaf hashes agree on the size (default
+   * true). `sumkeep audit` opens without it, to report what disagrees rather than stop.
+   */
+  check?: boolean;
   /** How long to wait for another connection's lock before failing with SQLITE_BUSY (default 5000). */
   busyTimeoutMs?: number;
 }
@@ -39,11 +52,11 @@ const DEFAULT_BUSY_TIMEOUT_MS = 5000;
  * `':memory:'` gives a private in-memory database (tests). Throws `schema_too_new` for a database
  * written by a newer sumkeep, `log_inconsistent` when its tables disagree, `store_error` otherwise.
  */
-export async function openSqliteStore(file: string, opts: SqliteOptions = {}): Promise<Store> {
+export async function openSqliteStore(file: string, opts: SqliteOptions = {}): Promise<AuditStore> {
   const db = openSqliteDatabase(file, opts);
   try {
     const store = new SqliteStore(db, opts.readonly === true);
-    store.checkConsistent();
+    if (opts.check !== false) store.checkConsistent();
     return store;
   } catch (e) {
     db.close();
@@ -152,7 +165,7 @@ function toHead(r: HeadRow): SignedHead {
   return { size: r.size, hash: bytes(r.hash), note: bytes(r.note), createdAt: r.created_at };
 }
 
-class SqliteStore implements Store {
+class SqliteStore implements AuditStore {
   private readonly db: Database.Database;
   private readonly readonly: boolean;
   private closed = false;
@@ -162,7 +175,6 @@ class SqliteStore implements Store {
   private readonly lookupStmt: Database.Statement<[string, string], RecordRow>;
   private readonly byIdStmt: Database.Statement<[number], RecordRow>;
   private readonly textsStmt: Database.Statement<[number, number], Buffer>;
-  private readonly rangeStmt: Database.Statement<[number, number], RecordRow>;
   private readonly hashStmt: Database.Statement<[number, number], Buffer>;
   private readonly tileStmt: Database.Statement<[number, number, number], Buffer | null>;
   private readonly maxIdStmt: Database.Statement<[], number | null>;
@@ -174,6 +186,12 @@ class SqliteStore implements Store {
   private readonly headSizeStmt: Database.Statement<[number], number>;
   private readonly insertHeadNote: Database.Statement<[number, Uint8Array, number]>;
   private readonly headNotesStmt: Database.Statement<[number], Buffer>;
+  private readonly rangeStmt: Database.Statement<[number, number], RecordRow>;
+  private readonly headsAfterStmt: Database.Statement<[number, number], HeadRow>;
+  private readonly duplicatesStmt: Database.Statement<
+    [number],
+    { path: string; version: string; ids: string }
+  >;
 
   private readonly readHashesTx: Database.Transaction<(indexes: readonly number[]) => Uint8Array[]>;
   private readonly appendTx: Database.Transaction<(batch: AppendBatch) => void>;
@@ -189,7 +207,6 @@ class SqliteStore implements Store {
     this.headsStmt = db.prepare('SELECT size, hash, note, created_at FROM heads ORDER BY size');
     this.lookupStmt = db.prepare(`SELECT ${cols} FROM records WHERE path = ? AND version = ?`);
     this.byIdStmt = db.prepare(`SELECT ${cols} FROM records WHERE id = ?`);
-    this.rangeStmt = db.prepare(`SELECT ${cols} FROM records WHERE id >= ? AND id < ? ORDER BY id`);
     this.textsStmt = db
       .prepare<[number, number], Buffer>('SELECT text FROM records WHERE id >= ? AND id < ? ORDER BY id')
       .pluck();
@@ -222,6 +239,13 @@ class SqliteStore implements Store {
     this.headNotesStmt = db
       .prepare<[number], Buffer>('SELECT note FROM head_notes WHERE size = ? ORDER BY created_at, note')
       .pluck();
+    this.rangeStmt = db.prepare(`SELECT ${cols} FROM records WHERE id >= ? AND id < ? ORDER BY id`);
+    this.headsAfterStmt = db.prepare(
+      'SELECT size, hash, note, created_at FROM heads WHERE size > ? ORDER BY size LIMIT ?',
+    );
+    this.duplicatesStmt = db.prepare(
+      'SELECT path, version, group_concat(id) AS ids FROM records GROUP BY path, version HAVING count(*) > 1 LIMIT ?',
+    );
     this.probeStmt = db.prepare(
       'INSERT INTO write_probe (id, checked_at) VALUES (0, ?) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at',
     );
@@ -301,18 +325,6 @@ class SqliteStore implements Store {
       const row = this.byIdStmt.get(id);
       return row === undefined ? null : toRecord(row);
     });
-  }
-
-  async readRecords(start: number, count: number): Promise<LogRecord[]> {
-    checkRange('record', start, count);
-    const rows = this.run('read records', () => this.rangeStmt.all(start, start + count));
-    if (rows.length !== count) {
-      throw new SumkeepError(
-        'not_found',
-        `store: records ${start}..${start + count - 1} are not all in the log`,
-      );
-    }
-    return rows.map(toRecord);
   }
 
   async recordTexts(start: number, count: number): Promise<Uint8Array[]> {
@@ -405,6 +417,34 @@ class SqliteStore implements Store {
   async headNotes(size: number): Promise<Uint8Array[]> {
     checkIndex('head size', size);
     return this.run('read head notes', () => this.headNotesStmt.all(size).map((b) => new Uint8Array(b)));
+  }
+
+  async recordsRange(start: number, count: number): Promise<LogRecord[]> {
+    checkIndex('start', start);
+    checkIndex('count', count);
+    if (!isIndex(start + count)) throw badInput('record range out of bounds');
+    return this.run('read records', () => this.rangeStmt.all(start, start + count).map(toRecord));
+  }
+
+  async headsAfter(size: number, limit: number): Promise<SignedHead[]> {
+    if (!Number.isSafeInteger(size) || size < -1)
+      throw badInput(`size must be an integer >= -1, got ${String(size)}`);
+    checkIndex('limit', limit);
+    return this.run('read heads', () => this.headsAfterStmt.all(size, limit).map(toHead));
+  }
+
+  async duplicateVersions(limit: number): Promise<{ path: string; version: string; ids: number[] }[]> {
+    checkIndex('limit', limit);
+    return this.run('find duplicate versions', () =>
+      this.duplicatesStmt.all(limit).map((r) => ({
+        path: r.path,
+        version: r.version,
+        ids: r.ids
+          .split(',')
+          .map(Number)
+          .sort((a, b) => a - b),
+      })),
+    );
   }
 
   async checkWritable(): Promise<void> {

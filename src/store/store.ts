@@ -1,7 +1,9 @@
 /**
- * The storage contract of sumkeep. The SQLite backend (sqlite.ts) is the embedded default; every
- * backend must pass the shared conformance suite in test/store/conformance.ts. Methods are async so
- * that a networked backend (PostgreSQL) can implement the same interface.
+ * The storage contract of sumkeep: exactly what the log (src/log) uses. Reads that only audits and
+ * tests need are in AuditStore. The SQLite backend (sqlite.ts) is the embedded default; every
+ * backend must pass the shared conformance suite in test/store/conformance.ts; open one through
+ * openStore (open.ts), which picks it from the `--db` value. Methods are async so that a networked
+ * backend (PostgreSQL) can implement the same interface.
  *
  * Invariants every backend keeps:
  *  - The log only grows. Records get ids 0,1,2,... in commit order and are never replaced or removed.
@@ -63,18 +65,9 @@ export interface Store {
   treeSize(): Promise<number>;
   /** The most recently committed signed head, or null for an empty log. */
   latestHead(): Promise<SignedHead | null>;
-  /** Every signed head, oldest first (for audits and crash tests). */
-  heads(): Promise<SignedHead[]>;
 
   /** The record for path@version, or null. */
   lookup(path: string, version: string): Promise<LogRecord | null>;
-  /** Record by id, or null past the end. */
-  recordById(id: number): Promise<LogRecord | null>;
-  /**
-   * Records [start, start+count), in id order; throws not_found if any is missing (for audits and
-   * `store copy`, which keep every field).
-   */
-  readRecords(start: number, count: number): Promise<LogRecord[]>;
   /** Texts of records [start, start+count), in order; throws not_found if any is missing. */
   recordTexts(start: number, count: number): Promise<Uint8Array[]>;
 
@@ -103,11 +96,32 @@ export interface Store {
    * when no head of that size exists.
    */
   addHeadNote(size: number, note: Uint8Array, createdAt: number): Promise<void>;
-  /** The further notes kept for the head of `size`, oldest first. */
-  headNotes(size: number): Promise<Uint8Array[]>;
 
   /** Throws unless the database can be written (readiness probe). */
   checkWritable(): Promise<void>;
 
   close(): Promise<void>;
+}
+
+/**
+ * Reads beyond what the log needs, for audits (`sumkeep audit`, `store copy`) and tests. Every
+ * backend implements them; the server never calls them.
+ */
+export interface AuditStore extends Store {
+  /** Every signed head, oldest first. */
+  heads(): Promise<SignedHead[]>;
+  /** Record by id, or null past the end. */
+  recordById(id: number): Promise<LogRecord | null>;
+  /** The further notes kept for the head of `size` (Store.addHeadNote), oldest first. */
+  headNotes(size: number): Promise<Uint8Array[]>;
+
+  /**
+   * The records with ids in [start, start+count) that exist, by id. Unlike recordTexts this never
+   * throws for a gap: an audit reads a database that may have been altered behind the store.
+   */
+  recordsRange(start: number, count: number): Promise<LogRecord[]>;
+  /** At most `limit` heads larger than `size`, smallest first (paging through every head). */
+  headsAfter(size: number, limit: number): Promise<SignedHead[]>;
+  /** Module versions that more than one record claims (at most `limit`), with their record ids. */
+  duplicateVersions(limit: number): Promise<{ path: string; version: string; ids: number[] }[]>;
 }

@@ -40,7 +40,8 @@ import {
 import { bodyLine, httpRequest, joinUrl, type HttpOptions } from './http.ts';
 import { loadState, openTreeNote, saveState, type RememberedTree } from './state.ts';
 import { parseGoSumBytes } from './gosum-text.ts';
-import { invalidResult, summarize, type VerifyLineResult, type VerifyResponse } from './response.ts';
+import { summarize, type VerifyResponse } from './response.ts';
+import { compareGoSum } from '../log/compare.ts';
 import { eachLimited } from '../concurrency.ts';
 
 const TILE_HEIGHT = 8;
@@ -257,21 +258,11 @@ export async function verifyWithProofs(gosum: Uint8Array, opts: ProofOptions): P
     }
   });
 
-  // 5. The lines.
-  const results: VerifyLineResult[] = [];
-  for (const l of parsed.lines) {
-    const key = `${l.path}@${l.version}`;
+  // 5. The lines, judged as the server judges them (src/log/compare.ts).
+  const results = compareGoSum(parsed, (key) => {
     const f = found.get(key)!;
-    const base = { line: l.line, module: l.path, version: l.version, kind: l.kind, hash: l.hash };
-    if (!('id' in f)) {
-      results.push({ ...base, status: 'unknown', logged: null, recordId: null, reason: f.reason });
-      continue;
-    }
-    const logged = l.kind === 'zip' ? f.zipHash : f.modHash;
-    results.push({ ...base, status: logged === l.hash ? 'match' : 'mismatch', logged, recordId: f.id });
-  }
-  for (const inv of parsed.invalid) results.push(invalidResult(inv));
-  results.sort((a, b) => a.line - b.line);
+    return 'id' in f ? { id: f.id, zipHash: f.zipHash, modHash: f.modHash } : f;
+  });
 
   // 6. Remember the largest tree.
   const stored = largest !== null ? saveState(opts.stateFile, largest.head, verifiers) : false;

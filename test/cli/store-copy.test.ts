@@ -13,8 +13,8 @@ import { formatTree, newTiles, tilePath } from '../../src/core/tlog/index.ts';
 import { Sequencer } from '../../src/log/sequencer.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import { openPostgresStore } from '../../src/store/postgres.ts';
-import type { Store } from '../../src/store/store.ts';
-import { TileServer } from '../../src/http/tiles.ts';
+import type { AuditStore } from '../../src/store/store.ts';
+import { TileServer } from '../../src/log/tiles.ts';
 import { recordText } from '../store/conformance.ts';
 import { requirePostgres, testDatabase } from '../helpers/postgres.ts';
 import { runCli, tempDir } from '../helpers/server.ts';
@@ -23,7 +23,7 @@ const admin = await requirePostgres('sumkeep store copy');
 
 /** Appends `count` records in batches of `batch` through the real sequencer. */
 async function grow(
-  store: Store,
+  store: AuditStore,
   signer: ReturnType<typeof newSigner>,
   first: number,
   count: number,
@@ -45,7 +45,7 @@ async function grow(
 }
 
 /** Every tile of every signed tree size, as served, by path. */
-async function servedTiles(store: Store): Promise<Map<string, Buffer>> {
+async function servedTiles(store: AuditStore): Promise<Map<string, Buffer>> {
   const tiles = new TileServer(store);
   const out = new Map<string, Buffer>();
   let prev = 0;
@@ -62,18 +62,18 @@ async function servedTiles(store: Store): Promise<Map<string, Buffer>> {
   return out;
 }
 
-async function snapshot(store: Store) {
+async function snapshot(store: AuditStore) {
   const heads = await store.heads();
   const size = heads.at(-1)?.size ?? 0;
   return {
     heads,
     notes: await Promise.all(heads.map((h) => store.headNotes(h.size))),
-    records: await store.readRecords(0, size),
+    records: await store.recordsRange(0, size),
     tiles: await servedTiles(store),
   };
 }
 
-async function withStore<T>(open: Promise<Store>, fn: (s: Store) => Promise<T>): Promise<T> {
+async function withStore<T>(open: Promise<AuditStore>, fn: (s: AuditStore) => Promise<T>): Promise<T> {
   const s = await open;
   try {
     return await fn(s);

@@ -385,15 +385,39 @@ describe('hostile key strings', () => {
   }
 
   it('refuses a key string one character over the length bound, and accepts names up to it', () => {
-    const name = 'n'.repeat(MAX_KEY_STRING_LENGTH - 100);
+    // The signer key is "PRIVATE+KEY+" + name + "+" + 8 hex + "+" + 44 base64: 66 more than the name.
+    const name = 'n'.repeat(MAX_KEY_STRING_LENGTH - 66);
     const { skey, vkey } = generateKey(name);
+    assert.equal(skey.length, MAX_KEY_STRING_LENGTH);
     assert.equal(newVerifier(vkey).name, name);
     assert.equal(newSigner(skey).name, name);
-    const long = 'n'.repeat(MAX_KEY_STRING_LENGTH);
-    const big = generateKey(long);
-    assert.throws(() => newVerifier(big.vkey), MalformedKeyError);
+    // One character more and the keys could not be loaded again, so generateKey refuses the name.
+    assert.throws(() => generateKey(name + 'n'), MalformedKeyError);
+    // Well-formed key strings of the bound and one character over it, made by hand (right hash
+    // and all): exactly the longer ones are refused.
+    const pair = generateKey('n', splitMix64Bytes(7, 32));
+    const [, , pub64] = keyParts(pair.vkey);
+    const [, , seed64] = keyParts(pair.skey);
+    const byHand = (n: number) => {
+      const vName = 'n'.repeat(n - 54);
+      const sName = 'n'.repeat(n - 66);
+      return {
+        vkey: `${vName}+${hex8(keyHash(vName, fromB64(pub64)))}+${pub64}`,
+        skey: `PRIVATE+KEY+${sName}+${hex8(keyHash(sName, fromB64(pub64)))}+${seed64}`,
+      };
+    };
+    const fits = byHand(MAX_KEY_STRING_LENGTH);
+    const over = byHand(MAX_KEY_STRING_LENGTH + 1);
+    assert.deepEqual([fits.vkey.length, fits.skey.length], [MAX_KEY_STRING_LENGTH, MAX_KEY_STRING_LENGTH]);
+    assert.deepEqual(
+      [over.vkey.length, over.skey.length],
+      [MAX_KEY_STRING_LENGTH + 1, MAX_KEY_STRING_LENGTH + 1],
+    );
+    assert.equal(newVerifier(fits.vkey).name.length, MAX_KEY_STRING_LENGTH - 54);
+    assert.equal(newSigner(fits.skey).name.length, MAX_KEY_STRING_LENGTH - 66);
+    assert.throws(() => newVerifier(over.vkey), MalformedKeyError);
     assert.throws(
-      () => newSigner(big.skey),
+      () => newSigner(over.skey),
       (e: unknown) => e instanceof SumkeepError && e.code === 'malformed_key',
     );
   });

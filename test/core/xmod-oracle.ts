@@ -2,16 +2,30 @@
  * Test helper: asks Go's own golang.org/x/mod (module, semver) and path.Match for answers, so
  * the TypeScript rules can be checked against the reference on many generated inputs.
  *
- * Builds a small Go program against the Debian-installed sources (/usr/share/gocode, GOPATH mode)
- * once per test process. When `go` or the sources are missing, `oracle()` returns a skip reason,
- * unless CI=true, where it throws.
+ * Builds a small Go program with the machine's go once per test process, as a module whose
+ * golang.org/x/mod is replaced by Debian's sources (golang-golang-x-mod-dev, the x/mod the tests
+ * are written against), offline: goEnv's GOPROXY=off, GOTOOLCHAIN=local, GOFLAGS=-mod=mod. When
+ * `go` or the sources are missing, `oracle()` returns a skip reason, unless CI=true, where it
+ * throws.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { findGo, goEnv, runGo, tempDir } from '../helpers/go.ts';
 
-const GOPATH = '/usr/share/gocode';
+/** Debian's golang-golang-x-mod-dev sources. */
+const XMOD = '/usr/share/gocode/src/golang.org/x/mod';
+
+// A replace by a directory needs no go.sum line and no download; x/mod's own requirement
+// (golang.org/x/tools) is never loaded by a build of these packages (graph pruning, go >= 1.17).
+const GO_MOD = `module sumkeep.test/xmodoracle
+
+go 1.19
+
+require golang.org/x/mod v0.7.0
+
+replace golang.org/x/mod => ${XMOD}
+`;
 
 const PROGRAM = `package main
 
@@ -121,15 +135,20 @@ function unavailable(reason: string): { skip: string } {
 }
 
 function build(): { run: Oracle } | { skip: string } {
-  if (!existsSync(join(GOPATH, 'src/golang.org/x/mod/module/module.go'))) {
-    return unavailable(`golang.org/x/mod sources not found under ${GOPATH}`);
+  if (!existsSync(join(XMOD, 'module/module.go'))) {
+    return unavailable(
+      `golang.org/x/mod sources not found in ${XMOD} (apt-get install golang-golang-x-mod-dev)`,
+    );
   }
-  const dir = mkdtempSync(join(tmpdir(), 'sumkeep-xmod-'));
-  writeFileSync(join(dir, 'main.go'), PROGRAM);
+  const go = findGo();
+  if (go === null) return unavailable('the go command is not installed (apt-get install golang-go)');
+  const dir = tempDir('sumkeep-xmod-');
+  const src = join(dir, 'src');
+  mkdirSync(src);
+  writeFileSync(join(src, 'go.mod'), GO_MOD);
+  writeFileSync(join(src, 'main.go'), PROGRAM);
   const bin = join(dir, 'oracle');
-  const env = { ...process.env, GO111MODULE: 'off', GOPATH, GOFLAGS: '' };
-  const r = spawnSync('go', ['build', '-o', bin, 'main.go'], { cwd: dir, env, encoding: 'utf8' });
-  if (r.error !== undefined) return unavailable(`go not runnable: ${r.error.message}`);
+  const r = runGo(go, ['build', '-o', bin, '.'], { cwd: src, env: goEnv(dir, { go, GOPROXY: 'off' }) });
   if (r.status !== 0) throw new Error(`building the Go oracle failed:\n${r.stderr}`);
   const run: Oracle = (reqs) => {
     const input = reqs.map((q) => JSON.stringify({ op: q.op, a: q.a, b: q.b ?? '' })).join('\n') + '\n';

@@ -1,9 +1,11 @@
 /**
  * The real go command against sumkeep's zip hashing and rules. A GOPROXY directory is built with
- * the test zip writer; `go mod download -json` (GOSUMDB=off, outside any module) fetches from it,
- * and its `Sum` and `GoModSum` must be exactly what `sumkeep hash zip` / `hash mod` (spawned CLI)
- * and hashModuleZip compute. Zips that break a rule must be refused by both, and the Unicode case
- * folding of the collision rule is compared with Go's over every cased letter below U+20000.
+ * the test zip writer; `go mod download -json` (GOSUMDB=off, outside any module) of every real
+ * client (the machine's Go 1.26 and Debian's Go 1.19) fetches from it, and each client's `Sum` and
+ * `GoModSum` must be exactly what `sumkeep hash zip` / `hash mod` (spawned CLI) and hashModuleZip
+ * compute. Zips that break a rule must be refused by every client and by sumkeep, and the Unicode
+ * case folding of the collision rule is compared with each client's over every cased letter below
+ * U+20000.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +16,16 @@ import { fileURLToPath } from 'node:url';
 import { isSumkeepError } from '../../src/core/errors.ts';
 import { foldKey, foldTable } from '../../src/zip/fold.ts';
 import { hashGoModFile, hashModuleZip, ruleOf, type ZipRule } from '../../src/zip/index.ts';
-import { findGo, goEnv, requireGo, runGo, tempDir } from '../helpers/go.ts';
+import {
+  clientNames,
+  goClients,
+  goEnv,
+  requireClient,
+  requireClients,
+  runGo,
+  tempDir,
+  type GoClient,
+} from '../helpers/go.ts';
 import { buildGoProxy, type GoProxy, type ProxyModule } from '../helpers/goproxy.ts';
 import { repeatedDeflate, type ZipEntrySpec } from '../helpers/zipwriter.ts';
 
@@ -32,12 +43,17 @@ interface GoDownload {
   GoModSum?: string;
 }
 
-/** `go mod download -json` for several module versions: one JSON object per module. */
-function goDownload(proxy: GoProxy, mods: readonly string[], name: string): Map<string, GoDownload> {
-  const go = findGo()!;
-  const work = path.join(root, `${name}-work`);
+/** `go mod download -json` by client `c` for several module versions: one JSON object per module. */
+function goDownload(
+  c: GoClient,
+  proxy: GoProxy,
+  mods: readonly string[],
+  name: string,
+): Map<string, GoDownload> {
+  const go = c.bin!;
+  const work = path.join(root, `${name}-${c.id}-work`);
   fs.mkdirSync(work, { recursive: true });
-  const env = goEnv(path.join(root, name), { GOPROXY: proxy.url, GOSUMDB: 'off' });
+  const env = goEnv(path.join(root, `${name}-${c.id}`), { go, GOPROXY: proxy.url, GOSUMDB: 'off' });
   const r = runGo(go, ['mod', 'download', '-json', ...mods], { cwd: work, env, timeoutMs: 300_000 });
   const out = new Map<string, GoDownload>();
   for (const text of r.stdout.split(/(?<=\n\})\n(?=\{)/)) {
@@ -45,7 +61,7 @@ function goDownload(proxy: GoProxy, mods: readonly string[], name: string): Map<
     const d = JSON.parse(text) as GoDownload;
     out.set(`${d.Path}@${d.Version}`, d);
   }
-  assert.equal(out.size, mods.length, `go printed one object per module; stderr: ${r.stderr}`);
+  assert.equal(out.size, mods.length, `${c.name} printed one object per module; stderr: ${r.stderr}`);
   return out;
 }
 
@@ -119,13 +135,23 @@ const valid: ProxyModule[] = [
   },
 ];
 
+/** Each present client's `go mod download -json` answers, by client id. */
+function downloadAll(
+  proxy: GoProxy,
+  ids: readonly string[],
+  name: string,
+): Map<string, Map<string, GoDownload>> {
+  const all = new Map<string, Map<string, GoDownload>>();
+  for (const c of goClients()) if (c.bin !== null) all.set(c.id, goDownload(c, proxy, ids, name));
+  return all;
+}
+
 describe('hash parity with the go command', () => {
   let proxy: GoProxy;
-  let got: Map<string, GoDownload>;
+  let got: Map<string, Map<string, GoDownload>>;
   before(() => {
-    if (findGo() === null) return;
     proxy = buildGoProxy(path.join(root, 'valid-proxy'), valid);
-    got = goDownload(
+    got = downloadAll(
       proxy,
       valid.map((m) => `${m.path}@${m.version}`),
       'valid',
@@ -134,31 +160,32 @@ describe('hash parity with the go command', () => {
 
   for (const m of valid) {
     const id = `${m.path}@${m.version}`;
-    it(`hash zip and hash mod give go's Sum and GoModSum: ${id}`, async (t) => {
-      if (requireGo(t) === null) return;
-      const d = got.get(id)!;
-      assert.equal(d.Error, undefined, `go refused ${id}: ${d.Error}`);
-      assert.match(d.Sum ?? '', /^h1:/);
+    it(`hash zip and hash mod give go's Sum and GoModSum (${clientNames()}): ${id}`, async (t) => {
+      const clients = requireClients(t);
+      if (clients === null) return;
       const files = proxy.files.get(id)!;
-
       const ours = await hashModuleZip(files.zip, { path: m.path, version: m.version });
-      assert.equal(ours.h1, d.Sum);
       const derived = await hashModuleZip(files.zip);
       if (Object.keys(m.files).length > 0 || m.zipEntries !== undefined)
         assert.equal(derived.prefix, `${m.path}@${m.version}/`);
-      assert.equal(derived.h1, d.Sum);
-
+      assert.equal(derived.h1, ours.h1);
       const z = cli('hash', 'zip', files.zip, '--module', id);
       assert.equal(z.stderr, '');
-      assert.equal(z.stdout, `${d.Sum}\n`);
       assert.equal(z.code, 0);
-      // The copy in go's module cache is byte-identical; hash it too.
-      assert.equal((await hashModuleZip(d.Zip!)).h1, d.Sum);
-
       const g = cli('hash', 'mod', files.mod);
-      assert.equal(g.stdout, `${d.GoModSum}\n`);
       assert.equal(g.code, 0);
-      assert.equal(await hashGoModFile(d.GoMod!), d.GoModSum);
+
+      for (const c of clients) {
+        const d = got.get(c.id)!.get(id)!;
+        assert.equal(d.Error, undefined, `${c.name} refused ${id}: ${d.Error}`);
+        assert.match(d.Sum ?? '', /^h1:/);
+        assert.equal(ours.h1, d.Sum, c.name);
+        assert.equal(z.stdout, `${d.Sum}\n`, c.name);
+        // The copy in the client's module cache is byte-identical; hash it too.
+        assert.equal((await hashModuleZip(d.Zip!)).h1, d.Sum, c.name);
+        assert.equal(g.stdout, `${d.GoModSum}\n`, c.name);
+        assert.equal(await hashGoModFile(d.GoMod!), d.GoModSum, c.name);
+      }
     });
   }
 });
@@ -239,9 +266,8 @@ const stricter = [
 
 describe('rule parity with the go command', () => {
   let proxy: GoProxy;
-  let got: Map<string, GoDownload>;
+  let got: Map<string, Map<string, GoDownload>>;
   before(() => {
-    if (findGo() === null) return;
     proxy = buildGoProxy(path.join(root, 'invalid-proxy'), [...invalid, ...stricter]);
     const notZip = path.join(root, 'invalid-proxy', 'example.com', 'bad', 'notzip', '@v');
     fs.mkdirSync(notZip, { recursive: true });
@@ -255,21 +281,25 @@ describe('rule parity with the go command', () => {
     const ids = [...invalid, ...stricter]
       .map((m) => `${m.path}@${m.version}`)
       .concat('example.com/bad/notzip@v1.0.0');
-    got = goDownload(proxy, ids, 'invalid');
+    got = downloadAll(proxy, ids, 'invalid');
   });
 
   for (const m of invalid) {
-    it(`both refuse (${m.rule}): ${m.path}`, async (t) => {
-      if (requireGo(t) === null) return;
-      const d = got.get(`${m.path}@${m.version}`)!;
-      assert.ok(d.Error !== undefined && d.Error !== '', `go accepted ${m.path}`);
+    it(`go (${clientNames()}) and sumkeep refuse (${m.rule}): ${m.path}`, async (t) => {
+      const clients = requireClients(t);
+      if (clients === null) return;
+      for (const c of clients) {
+        const d = got.get(c.id)!.get(`${m.path}@${m.version}`)!;
+        assert.ok(d.Error !== undefined && d.Error !== '', `${c.name} accepted ${m.path}`);
+      }
       assert.equal(await refusalRule(proxy.files.get(`${m.path}@${m.version}`)!.zip, m), m.rule);
     });
   }
 
-  it('both refuse (not a zip file): example.com/bad/notzip', async (t) => {
-    if (requireGo(t) === null) return;
-    assert.ok(got.get('example.com/bad/notzip@v1.0.0')!.Error);
+  it(`go (${clientNames()}) and sumkeep refuse (not a zip file): example.com/bad/notzip`, async (t) => {
+    const clients = requireClients(t);
+    if (clients === null) return;
+    for (const c of clients) assert.ok(got.get(c.id)!.get('example.com/bad/notzip@v1.0.0')!.Error, c.name);
     const file = path.join(proxy.dir, 'example.com', 'bad', 'notzip', '@v', 'v1.0.0.zip');
     assert.equal(
       await refusalRule(file, { path: 'example.com/bad/notzip', version: 'v1.0.0', files: {} }),
@@ -278,10 +308,17 @@ describe('rule parity with the go command', () => {
   });
 
   for (const m of stricter) {
-    it(`sumkeep refuses what go accepts (${m.rule}): ${m.path}`, async (t) => {
-      if (requireGo(t) === null) return;
-      const d = got.get(`${m.path}@${m.version}`)!;
-      assert.equal(d.Error, undefined, `go now refuses ${m.path}: ${d.Error}; move it to the shared list`);
+    it(`sumkeep refuses what go (${clientNames()}) accepts (${m.rule}): ${m.path}`, async (t) => {
+      const clients = requireClients(t);
+      if (clients === null) return;
+      for (const c of clients) {
+        const d = got.get(c.id)!.get(`${m.path}@${m.version}`)!;
+        assert.equal(
+          d.Error,
+          undefined,
+          `${c.name} now refuses ${m.path}: ${d.Error}; move it to the shared list`,
+        );
+      }
       assert.equal(await refusalRule(proxy.files.get(`${m.path}@${m.version}`)!.zip, m), m.rule);
     });
   }
@@ -292,73 +329,74 @@ describe('rule parity with the go command', () => {
 // collision it finds, and the classes it forms must be foldKey's classes.
 
 describe('case-fold parity with the go command', () => {
-  it("groups every cased letter below U+20000 as go's collision check does", async (t) => {
-    const go = requireGo(t);
-    if (go === null) return;
-    const letter = /^\p{L}$/u;
-    const cps = new Set<number>();
-    for (const [c, k] of foldTable()) cps.add(c).add(k);
-    for (let c = 0x41; c < 0x20000; c++) {
-      if (c >= 0xd800 && c <= 0xdfff) continue;
-      const s = String.fromCodePoint(c);
-      if (s.toLowerCase() !== s || s.toUpperCase() !== s) cps.add(c);
-    }
-    const names = [...cps]
-      .sort((a, b) => a - b)
-      .map((c) => String.fromCodePoint(c))
-      .filter((s) => letter.test(s))
-      .map((s) => `f/${s}`);
-    assert.ok(names.length > 2000, `${names.length} letters`);
-    const m: ProxyModule = {
-      path: 'example.com/fold',
-      version: 'v1.0.0',
-      files: Object.fromEntries([['go.mod', 'module example.com/fold\n'], ...names.map((n) => [n, ''])]),
-    };
-    const proxy = buildGoProxy(path.join(root, 'fold-proxy'), [m]);
-    const d = goDownload(proxy, ['example.com/fold@v1.0.0'], 'fold').get('example.com/fold@v1.0.0')!;
-    assert.ok(d.Error, 'go refuses the zip');
-
-    // Go's classes from its report: a union of each colliding name with the one it collides with.
-    const goInvalid = new Set<string>();
-    const parent = new Map<string, string>();
-    const find = (x: string): string => {
-      while (parent.has(x) && parent.get(x) !== x) x = parent.get(x)!;
-      return x;
-    };
-    const collision =
-      /^(?:.*?: )?example\.com\/fold@v1\.0\.0\/(f\/[^:]+): case-insensitive file name collision: ("[^"]*") and ("[^"]*")$/;
-    const other = /^(?:.*?: )?example\.com\/fold@v1\.0\.0\/(f\/[^:]+): /;
-    let collisions = 0;
-    for (const line of d.Error.split('\n')) {
-      const c = collision.exec(line);
-      if (c !== null) {
-        const a = JSON.parse(c[2]!) as string;
-        const b = JSON.parse(c[3]!) as string;
-        parent.set(find(b), find(a));
-        collisions++;
-        continue;
+  for (const c of goClients()) {
+    it(`groups every cased letter below U+20000 as go's collision check does (${c.name})`, async (t) => {
+      if (requireClient(t, c) === null) return;
+      const letter = /^\p{L}$/u;
+      const cps = new Set<number>();
+      for (const [c, k] of foldTable()) cps.add(c).add(k);
+      for (let c = 0x41; c < 0x20000; c++) {
+        if (c >= 0xd800 && c <= 0xdfff) continue;
+        const s = String.fromCodePoint(c);
+        if (s.toLowerCase() !== s || s.toUpperCase() !== s) cps.add(c);
       }
-      const o = other.exec(line);
-      assert.ok(o !== null, `unexpected line from go: ${line}`);
-      goInvalid.add(o[1]!); // a letter newer than go's Unicode tables: "invalid char"
-    }
-    assert.ok(collisions > 1000, `${collisions} collisions reported`);
+      const names = [...cps]
+        .sort((a, b) => a - b)
+        .map((c) => String.fromCodePoint(c))
+        .filter((s) => letter.test(s))
+        .map((s) => `f/${s}`);
+      assert.ok(names.length > 2000, `${names.length} letters`);
+      const m: ProxyModule = {
+        path: 'example.com/fold',
+        version: 'v1.0.0',
+        files: Object.fromEntries([['go.mod', 'module example.com/fold\n'], ...names.map((n) => [n, ''])]),
+      };
+      const proxy = buildGoProxy(path.join(root, 'fold-proxy'), [m]);
+      const d = goDownload(c, proxy, ['example.com/fold@v1.0.0'], 'fold').get('example.com/fold@v1.0.0')!;
+      assert.ok(d.Error, 'go refuses the zip');
 
-    // Compare, over the names go judged valid, go's classes with foldKey's.
-    const valid = names.filter((n) => !goInvalid.has(n));
-    const validSet = new Set(valid);
-    const ours = new Map<string, string>(); // fold key -> first name
-    const mismatches: string[] = [];
-    for (const n of valid) {
-      const key = foldKey(n);
-      const first = ours.get(key);
-      if (first === undefined) ours.set(key, n);
-      const sameForGo = first !== undefined && find(n) === find(first);
-      if (first !== undefined && !sameForGo) mismatches.push(`${n} folds with ${first} here, not in go`);
-      if (first === undefined && find(n) !== n && validSet.has(find(n))) {
-        mismatches.push(`${n} folds with ${find(n)} in go, not here`);
+      // Go's classes from its report: a union of each colliding name with the one it collides with.
+      const goInvalid = new Set<string>();
+      const parent = new Map<string, string>();
+      const find = (x: string): string => {
+        while (parent.has(x) && parent.get(x) !== x) x = parent.get(x)!;
+        return x;
+      };
+      const collision =
+        /^(?:.*?: )?example\.com\/fold@v1\.0\.0\/(f\/[^:]+): case-insensitive file name collision: ("[^"]*") and ("[^"]*")$/;
+      const other = /^(?:.*?: )?example\.com\/fold@v1\.0\.0\/(f\/[^:]+): /;
+      let collisions = 0;
+      for (const line of d.Error.split('\n')) {
+        const c = collision.exec(line);
+        if (c !== null) {
+          const a = JSON.parse(c[2]!) as string;
+          const b = JSON.parse(c[3]!) as string;
+          parent.set(find(b), find(a));
+          collisions++;
+          continue;
+        }
+        const o = other.exec(line);
+        assert.ok(o !== null, `unexpected line from go: ${line}`);
+        goInvalid.add(o[1]!); // a letter newer than go's Unicode tables: "invalid char"
       }
-    }
-    assert.deepEqual(mismatches.slice(0, 20), []);
-  });
+      assert.ok(collisions > 1000, `${collisions} collisions reported`);
+
+      // Compare, over the names go judged valid, go's classes with foldKey's.
+      const valid = names.filter((n) => !goInvalid.has(n));
+      const validSet = new Set(valid);
+      const ours = new Map<string, string>(); // fold key -> first name
+      const mismatches: string[] = [];
+      for (const n of valid) {
+        const key = foldKey(n);
+        const first = ours.get(key);
+        if (first === undefined) ours.set(key, n);
+        const sameForGo = first !== undefined && find(n) === find(first);
+        if (first !== undefined && !sameForGo) mismatches.push(`${n} folds with ${first} here, not in go`);
+        if (first === undefined && find(n) !== n && validSet.has(find(n))) {
+          mismatches.push(`${n} folds with ${find(n)} in go, not here`);
+        }
+      }
+      assert.deepEqual(mismatches.slice(0, 20), []);
+    });
+  }
 });

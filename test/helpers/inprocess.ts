@@ -6,11 +6,10 @@
 import type { FastifyInstance } from 'fastify';
 import { SumkeepError } from '../../src/core/errors.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
-import type { Store } from '../../src/store/store.ts';
+import type { AuditStore } from '../../src/store/store.ts';
 import { Sequencer } from '../../src/log/sequencer.ts';
 import { LogService, type ModuleSource } from '../../src/log/service.ts';
 import { buildServer, type ServerOptions } from '../../src/http/server.ts';
-import type { TileStore } from '../../src/http/tiles.ts';
 import type { ServingKeys } from '../../src/keys/types.ts';
 import { sha256 } from '../../src/core/sha256.ts';
 import { toBase64, utf8 } from '../../src/core/bytes.ts';
@@ -40,7 +39,7 @@ export class FakeUpstream implements ModuleSource {
 
 export interface App {
   app: FastifyInstance;
-  store: Store;
+  store: AuditStore;
   service: LogService;
   upstream: FakeUpstream;
   close(): Promise<void>;
@@ -64,8 +63,7 @@ export async function startApp(
   const upstream = opts.upstream === undefined ? new FakeUpstream() : opts.upstream;
   const service = new LogService(store, sequencer, upstream ?? null);
   const app = buildServer({
-    service,
-    store: store as TileStore,
+    log: service,
     name: keys.name,
     keys: opts.noKeys ? null : keys,
     publicUrl: opts.publicUrl ?? 'http://sum.test.local:8080',

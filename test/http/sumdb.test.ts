@@ -19,7 +19,6 @@ import type { Store } from '../../src/store/store.ts';
 import { Sequencer } from '../../src/log/sequencer.ts';
 import { LogService, type ModuleSource } from '../../src/log/service.ts';
 import { buildServer } from '../../src/http/server.ts';
-import type { TileStore } from '../../src/http/tiles.ts';
 
 const NAME = 'http.test';
 const { skey, vkey } = generateKey(NAME);
@@ -53,7 +52,7 @@ describe('sumdb HTTP routes', () => {
     store = await openSqliteStore(':memory:');
     const seq = await Sequencer.open(store, [newSigner(skey)], { maxDelayMs: 2, maxBatch: 50 });
     const service = new LogService(store, seq, upstream);
-    app = buildServer({ service, store: store as TileStore, name: NAME });
+    app = buildServer({ log: service, name: NAME });
     await app.ready();
   });
   after(async () => {
@@ -201,8 +200,7 @@ describe('readiness', () => {
     };
     const seq = await Sequencer.open(store, [flaky], { maxDelayMs: 1, maxBatch: 10 });
     const app = buildServer({
-      service: new LogService(store, seq, null),
-      store: store as TileStore,
+      log: new LogService(store, seq, null),
       name: NAME,
     });
     await app.ready();

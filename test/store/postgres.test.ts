@@ -11,7 +11,7 @@ import { storedHashCount } from '../../src/core/tlog/index.ts';
 import { openPostgresStore, redactUrl } from '../../src/store/postgres.ts';
 import { PG_MIGRATIONS_DIR } from '../../src/store/postgres-migrate.ts';
 import { loadMigrations, newestVersion } from '../../src/store/migrate.ts';
-import type { Store } from '../../src/store/store.ts';
+import type { AuditStore } from '../../src/store/store.ts';
 import { connect, requirePostgres, testDatabase, type TestDatabase } from '../helpers/postgres.ts';
 import { LogBuilder, entries, rejectsWith, storeConformance } from './conformance.ts';
 
@@ -30,7 +30,7 @@ if (admin !== null) {
   );
 
   /** A store in a fresh schema holding `n` records in one batch, its URL and the builder. */
-  async function storeWithRecords(n: number): Promise<{ url: string; log: LogBuilder; store: Store }> {
+  async function storeWithRecords(n: number): Promise<{ url: string; log: LogBuilder; store: AuditStore }> {
     const url = await db.freshSchemaUrl();
     const store = await openPostgresStore(url);
     const log = new LogBuilder();

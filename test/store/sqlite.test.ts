@@ -145,8 +145,8 @@ describe('append-only guards in the database', () => {
 });
 
 describe('migrations', () => {
-  it('lives in the package root migrations directory, starting with 001_init.sql', () => {
-    assert.equal(MIGRATIONS_DIR, fileURLToPath(new URL('../../migrations/', import.meta.url)));
+  it('lives in migrations/sqlite/ of the package root, starting with 001_init.sql', () => {
+    assert.equal(MIGRATIONS_DIR, fileURLToPath(new URL('../../migrations/sqlite/', import.meta.url)));
     const ms = loadMigrations();
     assert.equal(ms[0]?.file, '001_init.sql');
     assert.equal(ms[0]?.name, 'init');

@@ -12,7 +12,7 @@ import type { UpstreamOptions } from '../../src/upstream/upstream.ts';
 import { buildGoProxy, modFileOf } from '../helpers/goproxy.ts';
 import type { ProxyModule } from '../helpers/goproxy.ts';
 import { moduleEntries } from '../helpers/zipwriter.ts';
-import { goEnv, requireGo, runGo } from '../helpers/go.ts';
+import { goClients, goEnv, requireClient, runGo } from '../helpers/go.ts';
 import { FakeProxy } from '../helpers/fake-proxy.ts';
 
 const M: ProxyModule = {
@@ -528,20 +528,22 @@ describe('Upstream.fetchModule', () => {
   });
 
   describe('parity with the go command', () => {
-    it('computes the hashes go mod download computes from the same proxy', async (t) => {
-      const go = requireGo(t);
-      if (go === null) return;
-      const gohome = join(root, 'gohome');
-      const env = goEnv(gohome, { GOPROXY: goproxy.url });
-      const up = upstream(goproxy.url);
-      for (const m of [M, UPPER, INCOMPATIBLE, INCOMPATIBLE_OLD_GOMOD, LEGACY]) {
-        const r = runGo(go, ['mod', 'download', '-json', `${m.path}@${m.version}`], { cwd: gohome, env });
-        assert.equal(r.status, 0, r.stderr + r.stdout);
-        const info = JSON.parse(r.stdout) as { Sum: string; GoModSum: string };
-        const got = await up.fetchModule(m.path, m.version);
-        assert.equal(got.zipHash, info.Sum, `${m.path}@${m.version} zip`);
-        assert.equal(got.modHash, info.GoModSum, `${m.path}@${m.version} go.mod`);
-      }
-    });
+    for (const c of goClients()) {
+      it(`computes the hashes go mod download computes from the same proxy (${c.name})`, async (t) => {
+        const go = requireClient(t, c);
+        if (go === null) return;
+        const gohome = join(root, `gohome-${c.id}`);
+        const env = goEnv(gohome, { go, GOPROXY: goproxy.url });
+        const up = upstream(goproxy.url);
+        for (const m of [M, UPPER, INCOMPATIBLE, INCOMPATIBLE_OLD_GOMOD, LEGACY]) {
+          const r = runGo(go, ['mod', 'download', '-json', `${m.path}@${m.version}`], { cwd: gohome, env });
+          assert.equal(r.status, 0, r.stderr + r.stdout);
+          const info = JSON.parse(r.stdout) as { Sum: string; GoModSum: string };
+          const got = await up.fetchModule(m.path, m.version);
+          assert.equal(got.zipHash, info.Sum, `${m.path}@${m.version} zip`);
+          assert.equal(got.modHash, info.GoModSum, `${m.path}@${m.version} go.mod`);
+        }
+      });
+    }
   });
 });

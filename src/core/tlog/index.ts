@@ -14,6 +14,7 @@ export {
   storedHashesForRecordHash,
 } from './stored.ts';
 export { checkRecord, checkTree, proveRecord, proveTree, treeHash } from './tree.ts';
+export { MerkleFrontier } from './frontier.ts';
 export {
   MAX_TILE_HEIGHT,
   MAX_TILE_LEVEL,

@@ -9,26 +9,17 @@ import { formatDataTile, parseTilePath, tileIsWithinTree, type Tile } from '../c
 import { sha256 } from '../core/sha256.ts';
 import { toHex } from '../core/bytes.ts';
 import type { Store } from '../store/store.ts';
-import { LruCache } from './lru.ts';
+import { LruCache } from '../lru.ts';
+import type { ServedTile } from './api.ts';
 
 export const TILE_HEIGHT = 8;
 const TILE_WIDTH = 1 << TILE_HEIGHT;
 
-export interface TileStore extends Store {
-  readTileHashes(level: number, start: number, count: number): Promise<Uint8Array[]>;
-}
-
-export interface ServedTile {
-  data: Uint8Array;
-  full: boolean;
-  etag: string;
-}
-
 export class TileServer {
-  private readonly store: TileStore;
+  private readonly store: Store;
   private readonly cache: LruCache<string, ServedTile>;
 
-  constructor(store: TileStore, cacheMax = 4096) {
+  constructor(store: Store, cacheMax = 4096) {
     this.store = store;
     this.cache = new LruCache(cacheMax);
   }

@@ -1,0 +1,60 @@
+/**
+ * The go.sum comparison: each go.sum line against the logged record of its module version. One
+ * function for the server (LogService.checkGoSum, behind POST /api/v1/verify) and the client
+ * (`sumkeep verify --proofs`, src/verify/proofs.ts), so that both judge a line alike. Pure.
+ */
+import { SumkeepError } from '../core/errors.ts';
+import { parseRecordLines, type GoSumInvalid, type GoSumLine } from '../core/gosum.ts';
+import { decodeUtf8 } from '../core/bytes.ts';
+import { invalidResult, type VerifyLineResult } from '../verify/response.ts';
+
+/** What the log holds for one module version: its record's two hashes, or why there are none. */
+export type Logged = { id: number; zipHash: string; modHash: string } | { reason: string };
+
+/** The key of a module version in the maps below: "<path>@<version>". */
+export function versionKey(path: string, version: string): string {
+  return `${path}@${version}`;
+}
+
+/**
+ * The two hashes of a logged record. Throws `internal` when the record text is not the two
+ * go.sum lines of (path, version): the log never holds such a record, so it is a server fault.
+ */
+export function loggedHashes(record: {
+  id: number;
+  path: string;
+  version: string;
+  text: Uint8Array;
+}): Logged {
+  const text = decodeUtf8(record.text);
+  if (text === null) throw new SumkeepError('internal', `record ${record.id} is not UTF-8`);
+  const r = parseRecordLines(text);
+  if (r.path !== record.path || r.version !== record.version) {
+    throw new SumkeepError('internal', `record ${record.id} names another module version`);
+  }
+  return { id: record.id, zipHash: r.zipHash, modHash: r.modHash };
+}
+
+/**
+ * One result per go.sum line, in line order: `match`/`mismatch` against the logged hash of the
+ * line's kind (zip or go.mod), `unknown` with the reason when the version is not logged, and
+ * `invalid` for lines that are not go.sum lines. `logged` must answer every line's versionKey.
+ */
+export function compareGoSum(
+  gosum: { lines: readonly GoSumLine[]; invalid: readonly GoSumInvalid[] },
+  logged: (key: string) => Logged,
+): VerifyLineResult[] {
+  const results: VerifyLineResult[] = [];
+  for (const l of gosum.lines) {
+    const f = logged(versionKey(l.path, l.version));
+    const base = { line: l.line, module: l.path, version: l.version, kind: l.kind, hash: l.hash };
+    if (!('id' in f)) {
+      results.push({ ...base, status: 'unknown', logged: null, recordId: null, reason: f.reason });
+      continue;
+    }
+    const hash = l.kind === 'zip' ? f.zipHash : f.modHash;
+    results.push({ ...base, status: hash === l.hash ? 'match' : 'mismatch', logged: hash, recordId: f.id });
+  }
+  for (const inv of gosum.invalid) results.push(invalidResult(inv));
+  return results.sort((a, b) => a.line - b.line);
+}

@@ -1,0 +1,188 @@
+/**
+ * Published tiles: the read path of the log as plain files, for any static web server, CDN or
+ * bucket (the read path of Sunlight and Tessera). Layout under the publish directory, byte for
+ * byte what the routes serve:
+ *
+ *   latest                                   the latest signed tree head (note)
+ *   tile/8/<L>/<N>[.p/<W>]                   hash tiles
+ *   tile/8/data/<N>[.p/<W>]                  data tiles
+ *   lookup/<escaped path>@<escaped version>  "<id>\n<record text>\n<note of the first head that
+ *                                            includes it>": a lookup answer that never needs to
+ *                                            change (the go command accepts an older head and
+ *                                            proves it consistent with the one it remembers)
+ *
+ * Order, for every head (crash-safe: each file is written to a temporary name, fsynced and
+ * renamed, and the directories are fsynced before the next step):
+ *   1. the tiles a client holding this head needs: for each level, the full tiles completed
+ *      since the previous head and the one partial tile of this head's width;
+ *   2. the lookup files of the head's new records;
+ *   3. `latest`.
+ * So `latest` never names a head whose tiles are missing, and a lookup file exists only for a
+ * record whose head's tiles exist. Partial tiles of a tile stay until its full tile is written
+ * (a client holding an old head asks for its partial tile, and on any error for the full one);
+ * then they are removed. Dying anywhere leaves a directory that a restart completes: `sync`
+ * republishes from what `latest` says up to the store's head, and rewriting a file with the same
+ * bytes is harmless.
+ */
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { SumkeepError } from '../core/errors.ts';
+import { escapePath, escapeVersion } from '../core/module.ts';
+import { formatDataTile, formatRecord, parseTree, tilePath, type Tile } from '../core/tlog/index.ts';
+import type { AuditStore, LogRecord, SignedHead } from '../store/store.ts';
+
+const H = 8;
+const FULL = 1 << H;
+
+/** What publishing reads from the store. */
+export type PublishStore = Pick<AuditStore, 'readTileHashes' | 'recordTexts' | 'recordsRange' | 'headsAfter'>;
+
+/** The tiles a client holding a head of size `size` may ask for that are new since `oldSize`. */
+export function tilesOfHead(oldSize: number, size: number): Tile[] {
+  const tiles: Tile[] = [];
+  for (let L = 0; Math.floor(size / FULL ** L) > 0; L++) {
+    const oldCount = Math.floor(oldSize / FULL ** L);
+    const count = Math.floor(size / FULL ** L);
+    for (let N = Math.floor(oldCount / FULL); N < Math.floor(count / FULL); N++) {
+      tiles.push({ H, L, N, W: FULL });
+    }
+    const W = count % FULL;
+    if (W > 0 && count > oldCount) tiles.push({ H, L, N: Math.floor(count / FULL), W });
+  }
+  return tiles;
+}
+
+export class Publisher {
+  /** Size of the head `latest` holds (what a restart resumes from). */
+  private published = -1;
+  private readonly dirsToSync = new Set<string>();
+
+  constructor(
+    readonly dir: string,
+    private readonly store: PublishStore,
+  ) {}
+
+  /** Size of the tree in `<dir>/latest`, or -1 when there is none (or it cannot be read). */
+  async publishedSize(): Promise<number> {
+    try {
+      const note = await readFile(join(this.dir, 'latest'));
+      const text = note.subarray(0, note.indexOf('\n\n') + 1);
+      return parseTree(new Uint8Array(text)).N;
+    } catch {
+      return -1;
+    }
+  }
+
+  /**
+   * Brings the directory up to `head`: every head of the store after what `latest` holds, in
+   * order, then `head` itself (the note as served, co-signatures included). `onProgress` gets the
+   * records published so far.
+   */
+  async sync(head: SignedHead | null, onProgress?: (done: number, total: number) => void): Promise<void> {
+    if (head === null) return;
+    const from = await this.publishedSize();
+    if (from > head.size) {
+      throw new SumkeepError(
+        'log_inconsistent',
+        `${join(this.dir, 'latest')} holds a tree of size ${from}, larger than the log's ${head.size}: ` +
+          'the database is older than what was published (see docs/operations.md, "Disaster recovery")',
+      );
+    }
+    this.published = from;
+    const PAGE = 100;
+    for (let cursor = from; ;) {
+      const page = await this.store.headsAfter(cursor, PAGE);
+      const before = page.filter((h) => h.size < head.size);
+      for (const h of before) {
+        await this.publishNext(h);
+        cursor = h.size;
+        onProgress?.(h.size, head.size);
+      }
+      if (page.length < PAGE || before.length < page.length) break;
+    }
+    await this.publishNext(head);
+    onProgress?.(head.size, head.size);
+  }
+
+  /** Publishes `head` with the records since the last published head, read from the store. */
+  private async publishNext(head: SignedHead): Promise<void> {
+    const start = Math.max(this.published, 0);
+    const records = head.size > start ? await this.store.recordsRange(start, head.size - start) : [];
+    await this.publish(head, records);
+  }
+
+  /**
+   * Publishes one head and the records it adds (ids from the previous published size). Must be
+   * called with heads in increasing size; durable when it resolves.
+   */
+  async publish(head: SignedHead, records: readonly LogRecord[]): Promise<void> {
+    const oldSize = Math.max(this.published, 0);
+    for (const t of tilesOfHead(oldSize, head.size)) {
+      await this.writeTile(t);
+      if (t.L === 0) await this.writeTile({ ...t, L: -1 });
+    }
+    for (const r of records) {
+      await this.writeFile(
+        join('lookup', `${escapePath(r.path)}@${escapeVersion(r.version)}`),
+        Buffer.concat([formatRecord(r.id, r.text), head.note]),
+      );
+    }
+    await this.syncDirs();
+    await this.writeFile('latest', head.note);
+    await this.syncDirs();
+    // A full tile now exists for every partial tile below the head's last ones: drop those.
+    for (const t of tilesOfHead(oldSize, head.size)) {
+      if (t.W !== FULL) continue;
+      await rm(join(this.dir, tilePath({ ...t, W: 1 }).replace(/\/1$/, '')), {
+        recursive: true,
+        force: true,
+      });
+      if (t.L === 0) {
+        await rm(join(this.dir, tilePath({ ...t, L: -1, W: 1 }).replace(/\/1$/, '')), {
+          recursive: true,
+          force: true,
+        });
+      }
+    }
+    this.published = head.size;
+  }
+
+  private async writeTile(t: Tile): Promise<void> {
+    const start = t.N * FULL;
+    const data =
+      t.L < 0
+        ? formatDataTile(await this.store.recordTexts(start, t.W))
+        : Buffer.concat(await this.store.readTileHashes(t.L * H, start, t.W));
+    await this.writeFile(tilePath(t), data);
+  }
+
+  /** Writes `rel` under the directory: temporary file, fsync, rename (the directory is synced later). */
+  private async writeFile(rel: string, data: Uint8Array): Promise<void> {
+    const file = join(this.dir, rel);
+    const d = dirname(file);
+    await mkdir(d, { recursive: true });
+    const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+    const fh = await open(tmp, 'w', 0o644);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+    this.dirsToSync.add(d);
+  }
+
+  private async syncDirs(): Promise<void> {
+    for (const d of this.dirsToSync) {
+      const fh = await open(d, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    }
+    this.dirsToSync.clear();
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * The one settings schema of sumkeep. Every setting is declared once here, with its flag, its
+ * environment twin (SUMKEEP_ + the flag in upper case, `-` as `_`), its default and its help text;
+ * the commands (serve, ingest, audit, ...) and the benchmarks take their options, defaults and
+ * `--help` lines from this table, so that a setting has one name and one default everywhere.
+ *
+ * Precedence: the flag, else the environment twin, else the default. A value is parsed the same
+ * way wherever it came from, and a bad one is refused at start with where it came from and what
+ * is wanted (SumkeepError 'config', exit 2).
+ *
+ * This module is light on purpose (no I/O, no heavy imports): `sumkeep --help` loads it.
+ */
+import type { Command } from 'commander';
+import { SumkeepError } from './core/errors.ts';
+
+/** Parses one raw value; `where` names its source for messages ("--batch-max", "SUMKEEP_BATCH_MAX"). */
+type Parser<T> = (raw: string, where: string) => T;
+
+export interface Setting<T> {
+  /** The long flag without its dashes, e.g. "batch-max". */
+  readonly flag: string;
+  /** The value placeholder in --help, e.g. "<n>"; absent for an on/off switch. */
+  readonly arg?: string;
+  readonly help: string;
+  /** The default as a raw value (parsed like any other); absent: no default. */
+  readonly default?: string;
+  /** What --help shows as the default when it is not a plain value. */
+  readonly defaultHelp?: string;
+  readonly parse: Parser<T>;
+}
+
+const bad = (where: string, raw: string, want: string): SumkeepError =>
+  new SumkeepError('config', `${where} ${JSON.stringify(raw.slice(0, 200))}: want ${want}`);
+
+const text: Parser<string> = (raw) => raw;
+
+function whole(min: number, max: number): Parser<number> {
+  return (raw, where) => {
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || n < min || n > max)
+      throw bad(where, raw, `a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+const onOff: Parser<boolean> = (raw, where) => {
+  const v = raw.trim().toLowerCase();
+  if (v === '1' || v === 'true' || v === 'yes' || v === 'on') return true;
+  if (v === '0' || v === 'false' || v === 'no' || v === 'off' || v === '') return false;
+  throw bad(where, raw, '1/true or 0/false');
+};
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const logLevel: Parser<string> = (raw, where) => {
+  if (!LOG_LEVELS.includes(raw)) throw bad(where, raw, `one of ${LOG_LEVELS.join(', ')}`);
+  return raw;
+};
+
+/** A setting with a default: its value is always there. */
+function withDefault<T>(s: Setting<T> & { default: string }): Setting<T> {
+  return s;
+}
+/** A setting without a default: undefined when neither flag nor environment gives it. */
+function optional<T>(s: Omit<Setting<T>, 'default'>): Setting<T | undefined> {
+  return s;
+}
+/** An on/off switch (false unless given). */
+function toggle(s: Pick<Setting<boolean>, 'flag' | 'help'>): Setting<boolean> {
+  return { ...s, default: 'false', parse: onOff };
+}
+
+export const SETTINGS = {
+  keys: withDefault({ flag: 'keys', arg: '<dir>', help: 'key directory', default: 'keys', parse: text }),
+  db: withDefault({
+    flag: 'db',
+    arg: '<db>',
+    help: 'the log database: a SQLite file (a path or sqlite:<path>) or a postgres:// URL',
+    default: 'data/sumkeep.db',
+    parse: text,
+  }),
+  upstream: optional({
+    flag: 'upstream',
+    arg: '<list>',
+    help: 'GOPROXY-syntax list of upstream proxies, or "off"',
+    defaultHelp: 'GOPROXY without its direct entries, else https://proxy.golang.org',
+    parse: text,
+  }),
+  listen: withDefault({
+    flag: 'listen',
+    arg: '<host:port>',
+    help: 'address to listen on',
+    default: '127.0.0.1:3080',
+    parse: text,
+  }),
+  url: optional({
+    flag: 'url',
+    arg: '<url>',
+    help: 'public base URL printed in the GOSUMDB line',
+    defaultHelp: 'http(s)://<listen address>',
+    parse: text,
+  }),
+  private: optional({
+    flag: 'private',
+    arg: '<globs>',
+    help: 'GOPRIVATE-syntax globs of modules never fetched upstream (they enter the log by ingest)',
+    parse: text,
+  }),
+  batchDelayMs: withDefault({
+    flag: 'batch-delay-ms',
+    arg: '<ms>',
+    help: 'longest a new record waits for more records before its batch is committed',
+    default: '10',
+    parse: whole(0, 60_000),
+  }),
+  batchMax: withDefault({
+    flag: 'batch-max',
+    arg: '<n>',
+    help: 'most records in one committed batch',
+    default: '1000',
+    parse: whole(1, 100_000),
+  }),
+  workers: withDefault({
+    flag: 'workers',
+    arg: '<n>',
+    help: 'HTTP worker processes sharing the port (see docs/operations.md)',
+    default: '1',
+    parse: whole(1, 64),
+  }),
+  verifyMaxBytes: withDefault({
+    flag: 'verify-max-bytes',
+    arg: '<n>',
+    help: 'largest go.sum POST /api/v1/verify accepts (bytes)',
+    default: String(4 << 20),
+    parse: whole(1, 1 << 30),
+  }),
+  verifyMaxLines: withDefault({
+    flag: 'verify-max-lines',
+    arg: '<n>',
+    help: 'most go.sum lines POST /api/v1/verify accepts',
+    default: '100000',
+    parse: whole(1, 10_000_000),
+  }),
+  logLevel: withDefault({
+    flag: 'log-level',
+    arg: '<level>',
+    help: 'log level (pino)',
+    default: 'info',
+    parse: logLevel,
+  }),
+  tlsCert: optional({
+    flag: 'tls-cert',
+    arg: '<file>',
+    help: 'serve HTTPS with this certificate (PEM)',
+    parse: text,
+  }),
+  tlsKey: optional({ flag: 'tls-key', arg: '<file>', help: 'private key of --tls-cert (PEM)', parse: text }),
+  dev: toggle({
+    flag: 'dev',
+    help: 'development mode: create a clearly labelled development signing authority if there is none',
+  }),
+  allowRootKey: toggle({
+    flag: 'allow-root-key',
+    help: 'serve from a key directory that still holds root-ca.key (refused otherwise; implied by --dev)',
+  }),
+  concurrency: withDefault({
+    flag: 'concurrency',
+    arg: '<n>',
+    help: 'module zips hashed at once',
+    default: '2',
+    parse: whole(1, 16),
+  }),
+  against: optional({
+    flag: 'against',
+    arg: '<url-or-dir>',
+    help: 'also check that this serving endpoint or published directory shows the same tree',
+    parse: text,
+  }),
+  trust: optional({
+    flag: 'trust',
+    arg: '<trust.json>',
+    help: "the log's trust bundle: its verifierKeys are the note keys heads must be signed with",
+    parse: text,
+  }),
+  json: toggle({ flag: 'json', help: 'print the report as JSON' }),
+  out: optional({ flag: 'out', arg: '<file>', help: 'file to write (never overwritten)', parse: text }),
+} satisfies Record<string, Setting<unknown>>;
+
+export type SettingName = keyof typeof SETTINGS;
+export type SettingValue<N extends SettingName> = (typeof SETTINGS)[N] extends Setting<infer T> ? T : never;
+export type Settings<N extends SettingName> = { [K in N]: SettingValue<K> };
+type Env = Record<string, string | undefined>;
+
+/** The environment twin of a setting: SUMKEEP_ + its flag in upper case with `_` for `-`. */
+export function envName(name: SettingName): string {
+  return 'SUMKEEP_' + SETTINGS[name].flag.toUpperCase().replace(/-/g, '_');
+}
+
+/** The default of a setting, parsed (for the benchmarks and tests); undefined when it has none. */
+export function defaultOf<N extends SettingName>(name: N): SettingValue<N> {
+  const s: Setting<unknown> = SETTINGS[name];
+  return (
+    s.default === undefined ? undefined : s.parse(s.default, `default of --${s.flag}`)
+  ) as SettingValue<N>;
+}
+
+/** Adds the options of `names` to `cmd`, with help lines that name the environment twin and default. */
+export function addSettings(cmd: Command, names: readonly SettingName[]): Command {
+  for (const name of names) {
+    const s: Setting<unknown> = SETTINGS[name];
+    const dflt = s.defaultHelp ?? (s.arg !== undefined ? s.default : undefined);
+    const extra = [`env ${envName(name)}`, ...(dflt !== undefined ? [`default ${dflt}`] : [])].join('; ');
+    cmd.option(`--${s.flag}${s.arg !== undefined ? ' ' + s.arg : ''}`, `${s.help} (${extra})`);
+  }
+  return cmd;
+}
+
+/**
+ * The values of `names`: from `flags` (commander's parsed options, keyed by the setting names),
+ * else the environment, else the default. Throws SumkeepError('config') for a bad value.
+ */
+export function readSettings<N extends SettingName>(
+  names: readonly N[],
+  flags: Partial<Record<string, unknown>>,
+  env: Env = process.env,
+): Settings<N> {
+  const out: Partial<Record<SettingName, unknown>> = {};
+  for (const name of names) {
+    const s: Setting<unknown> = SETTINGS[name];
+    const flag = flags[name];
+    if (flag !== undefined && flag !== false) {
+      // A switch given on the command line is `true`; everything else is a string.
+      out[name] = flag === true ? true : s.parse(String(flag), `--${s.flag}`);
+      continue;
+    }
+    const fromEnv = env[envName(name)];
+    if (fromEnv !== undefined && fromEnv !== '') out[name] = s.parse(fromEnv, envName(name));
+    else out[name] = s.default === undefined ? undefined : s.parse(s.default, `default of --${s.flag}`);
+  }
+  return out as Settings<N>;
+}
+
+/** Whether a setting was given (flag or environment) rather than left to its default. */
+export function isGiven(
+  name: SettingName,
+  flags: Partial<Record<string, unknown>>,
+  env: Env = process.env,
+): boolean {
+  const flag = flags[name];
+  return (flag !== undefined && flag !== false) || (env[envName(name)] ?? '') !== '';
+}
