@@ -3,8 +3,10 @@
  * defaults → secrets (keys are loaded later, by src/keys). Every problem is reported at start with
  * what to do about it.
  */
-import { SumkeepError } from './core/errors.ts';
-import { readSettings, type SettingName } from './settings.ts';
+import { SumkeepError, isSumkeepError } from './core/errors.ts';
+import { parsePatternList } from './core/module-match.ts';
+import { envName, readSettings, type SettingName } from './settings.ts';
+import { formatProxyList, parseProxyList, upstreamFromGoproxy } from './upstream/proxy-list.ts';
 
 /** The settings of `sumkeep serve` (src/settings.ts holds their flags, twins and defaults). */
 export const SERVE_SETTINGS = [
@@ -32,9 +34,14 @@ export type ServeFlags = Partial<Record<(typeof SERVE_SETTINGS)[number], string 
 export interface ServeConfig {
   keysDir: string;
   dbFile: string;
-  /** GOPROXY-syntax list of upstream proxies; "off" for none. */
+  /**
+   * GOPROXY-syntax list of upstream proxies, checked (parseProxyList accepts it); "off" (or a list
+   * starting with "off") for none. It may carry credentials: print it only through formatProxyList.
+   */
   upstream: string;
-  /** Notes about how the upstream was chosen, printed at start. */
+  /** Where the upstream came from: "--upstream", "SUMKEEP_UPSTREAM", "GOPROXY" or "default". */
+  upstreamFrom: UpstreamSource;
+  /** Notes about how the upstream was read, printed at start. */
   upstreamNotes: string[];
   host: string;
   port: number;
@@ -42,7 +49,15 @@ export interface ServeConfig {
   url: string;
   /** True when --url or SUMKEEP_URL gave it (else it follows the listen address). */
   urlGiven: boolean;
-  privateGlobs: string;
+  /** Modules never fetched upstream (GOPRIVATE glob syntax, trimmed, checked). */
+  privatePatterns: readonly string[];
+  /**
+   * Where they came from: ["--private"], ["SUMKEEP_PRIVATE"], or those of GOPRIVATE and GONOSUMDB
+   * that are set; empty when none is.
+   */
+  privateFrom: readonly string[];
+  /** Warnings about the patterns (white space trimmed), printed at start. */
+  privateNotes: string[];
   batchDelayMs: number;
   batchMax: number;
   /** HTTP worker processes (node:cluster); 1 serves from this process. */
@@ -76,33 +91,150 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
+export type UpstreamSource = '--upstream' | 'SUMKEEP_UPSTREAM' | 'GOPROXY' | 'default';
+
+/** `e` (a config error) with `where` in front, so that the message says what to fix. */
+function from(where: string, e: unknown): unknown {
+  return isSumkeepError(e, 'config') ? new SumkeepError('config', `${where}: ${e.message}`, { cause: e }) : e;
+}
+
 /**
- * The upstream list: --upstream, else SUMKEEP_UPSTREAM, else the go command's GOPROXY with its
- * `direct` and `off` entries removed (sumkeep never fetches from version control), else the default.
+ * The upstream list, failing closed: --upstream, else SUMKEEP_UPSTREAM, else the go command's
+ * GOPROXY as the go command reads it (its separators kept; `off` ends it and, first, means no
+ * upstream; `direct` ends it and is dropped, and a GOPROXY of only `direct` is refused, as
+ * --upstream direct is), else, only when none of the three is set, the public proxy. The list is
+ * checked here (parseProxyList), so that a bad one is refused at start naming where it came from.
  */
-function chooseUpstream(explicit: string | undefined, env: Env): { upstream: string; notes: string[] } {
-  if (explicit !== undefined && explicit !== '') return { upstream: explicit, notes: [] };
-  const goproxy = env.GOPROXY;
-  if (goproxy !== undefined && goproxy !== '') {
-    const kept = goproxy
-      .split(/[,|]/)
-      .map((s) => s.trim())
-      .filter((s) => s !== '' && s !== 'direct' && s !== 'off');
-    if (kept.length > 0) {
-      const notes =
-        kept.length !== goproxy.split(/[,|]/).length
-          ? [`upstream: from GOPROXY without its direct/off entries`]
-          : [];
-      return { upstream: kept.join(','), notes };
+function chooseUpstream(
+  given: string | undefined,
+  flags: ServeFlags,
+  env: Env,
+): { upstream: string; from: UpstreamSource; notes: string[] } {
+  let upstream: string;
+  let source: UpstreamSource;
+  const notes: string[] = [];
+  if (given !== undefined) {
+    upstream = given;
+    source = flags.upstream !== undefined && flags.upstream !== false ? '--upstream' : 'SUMKEEP_UPSTREAM';
+  } else if ((env.GOPROXY ?? '') !== '') {
+    source = 'GOPROXY';
+    let read;
+    try {
+      read = upstreamFromGoproxy(env.GOPROXY!);
+    } catch (e) {
+      throw from(source, e);
+    }
+    upstream = read.spec;
+    if (read.stoppedAtDirect) {
+      notes.push('its entries from "direct" on are dropped: sumkeep never fetches from version control');
+    }
+  } else {
+    return { upstream: DEFAULTS.upstream, from: 'default', notes };
+  }
+  try {
+    parseProxyList(upstream);
+  } catch (e) {
+    throw from(source, e);
+  }
+  return { upstream, from: source, notes };
+}
+
+/**
+ * The private patterns: --private, else SUMKEEP_PRIVATE (an explicitly empty --private means none),
+ * else the go command's GOPRIVATE and GONOSUMDB together (the union). The go command asks a
+ * checksum database only about modules that do not match GONOSUMDB, which defaults to GOPRIVATE;
+ * taking both lists means that a GONOSUMDB narrower than GOPRIVATE never sends a GOPRIVATE path
+ * upstream (fail closed). GONOPROXY is not read: it is about fetching code, not about the sumdb.
+ */
+function choosePrivate(
+  given: string | undefined,
+  flags: ServeFlags,
+  env: Env,
+): { patterns: readonly string[]; from: string[]; notes: string[] } {
+  const lists: [string, string][] = [];
+  if (given !== undefined) {
+    const flag = flags.private !== undefined && flags.private !== false;
+    lists.push([flag ? '--private' : envName('private'), given]);
+  } else {
+    for (const name of ['GOPRIVATE', 'GONOSUMDB']) {
+      const v = env[name] ?? '';
+      if (v !== '') lists.push([name, v]);
     }
   }
-  return { upstream: DEFAULTS.upstream, notes: [`upstream: ${DEFAULTS.upstream} (default; set --upstream)`] };
+  const patterns: string[] = [];
+  const notes: string[] = [];
+  for (const [where, globs] of lists) {
+    const read = parsePatternList(globs, where);
+    for (const p of read.patterns) if (!patterns.includes(p)) patterns.push(p);
+    for (const raw of read.spaced) {
+      notes.push(
+        `${where} pattern ${JSON.stringify(raw.slice(0, 200))} has white space around it: sumkeep trims ` +
+          'it, the go command does not (a client with this list looks those modules up here, and gets ' +
+          '410 unless they were ingested); write the list without spaces',
+      );
+    }
+  }
+  return { patterns, from: lists.map(([where]) => where), notes };
+}
+
+/** One start-up log line: pino level, message and fields. */
+export interface StartupLine {
+  level: 'info' | 'warn';
+  msg: string;
+  fields: Record<string, unknown>;
+}
+
+/**
+ * What `serve` logs at start about its upstream and private patterns: what is in effect and
+ * where it came from. The list is printed without credentials (formatProxyList).
+ */
+export function serveStartupLog(cfg: ServeConfig): StartupLine[] {
+  const lines: StartupLine[] = [];
+  const list = parseProxyList(cfg.upstream);
+  const notes = cfg.upstreamNotes.length > 0 ? `; ${cfg.upstreamNotes.join('; ')}` : '';
+  if (list[0]?.url === 'off') {
+    lines.push({
+      level: 'info',
+      msg:
+        `no upstream (${cfg.upstreamFrom}${notes}): lookups of versions not in the log answer 404; ` +
+        'the log grows only by sumkeep ingest',
+      fields: { upstream: 'off', upstreamFrom: cfg.upstreamFrom },
+    });
+  } else {
+    const shown = formatProxyList(list);
+    const why =
+      cfg.upstreamFrom === 'default'
+        ? 'default: none of --upstream, SUMKEEP_UPSTREAM, GOPROXY is set'
+        : cfg.upstreamFrom + notes;
+    lines.push({
+      level: 'info',
+      msg: `upstream ${shown} (${why})`,
+      fields: { upstream: shown, upstreamFrom: cfg.upstreamFrom },
+    });
+  }
+  const privateFrom = cfg.privateFrom.join(' and ');
+  if (cfg.privatePatterns.length === 0) {
+    lines.push({
+      level: 'info',
+      msg: `private patterns: none${privateFrom !== '' ? ` (${privateFrom})` : ''}`,
+      fields: { private: [], privateFrom: cfg.privateFrom },
+    });
+  } else {
+    lines.push({
+      level: 'info',
+      msg: `private patterns ${cfg.privatePatterns.join(',')} (${privateFrom}): never fetched upstream`,
+      fields: { private: cfg.privatePatterns, privateFrom: cfg.privateFrom },
+    });
+  }
+  for (const note of cfg.privateNotes) lines.push({ level: 'warn', msg: note, fields: {} });
+  return lines;
 }
 
 export function loadServeConfig(flags: ServeFlags, env: Env = process.env): ServeConfig {
   const s = readSettings(SERVE_SETTINGS, flags, env);
   const { host, port } = parseListen(s.listen);
-  const { upstream, notes } = chooseUpstream(s.upstream, env);
+  const up = chooseUpstream(s.upstream, flags, env);
+  const priv = choosePrivate(s.private, flags, env);
   if ((s.tlsCert === undefined) !== (s.tlsKey === undefined)) {
     throw new SumkeepError('config', '--tls-cert and --tls-key go together');
   }
@@ -115,13 +247,16 @@ export function loadServeConfig(flags: ServeFlags, env: Env = process.env): Serv
   return {
     keysDir: s.keys,
     dbFile: s.db,
-    upstream,
-    upstreamNotes: notes,
+    upstream: up.upstream,
+    upstreamFrom: up.from,
+    upstreamNotes: up.notes,
     host,
     port,
     url,
     urlGiven: s.url !== undefined,
-    privateGlobs: s.private ?? '',
+    privatePatterns: priv.patterns,
+    privateFrom: priv.from,
+    privateNotes: priv.notes,
     batchDelayMs: s.batchDelayMs,
     batchMax: s.batchMax,
     workers: s.workers,

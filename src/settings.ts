@@ -82,7 +82,8 @@ export const SETTINGS = {
     flag: 'upstream',
     arg: '<list>',
     help: 'GOPROXY-syntax list of upstream proxies, or "off"',
-    defaultHelp: 'GOPROXY without its direct entries, else https://proxy.golang.org',
+    defaultHelp:
+      'GOPROXY up to its "direct" (GOPROXY=off: none); https://proxy.golang.org only when GOPROXY is unset too',
     parse: text,
   }),
   listen: withDefault({
@@ -102,7 +103,10 @@ export const SETTINGS = {
   private: optional({
     flag: 'private',
     arg: '<globs>',
-    help: 'GOPRIVATE-syntax globs of modules never fetched upstream (they enter the log by ingest)',
+    help:
+      'GOPRIVATE-syntax globs of modules never fetched upstream (they enter the log by ingest); ' +
+      'each one trimmed, a malformed one refused',
+    defaultHelp: 'GOPRIVATE and GONOSUMDB together',
     parse: text,
   }),
   batchDelayMs: withDefault({
@@ -182,7 +186,13 @@ export const SETTINGS = {
     parse: text,
   }),
   json: toggle({ flag: 'json', help: 'print the report as JSON' }),
-  out: optional({ flag: 'out', arg: '<file>', help: 'file to write (never overwritten)', parse: text }),
+  follow: toggle({ flag: 'follow', help: 'keep going: publish every new head as it is committed' }),
+  out: optional({
+    flag: 'out',
+    arg: '<path>',
+    help: 'where to write: the backup file (never overwritten) or the publish directory',
+    parse: text,
+  }),
 } satisfies Record<string, Setting<unknown>>;
 
 export type SettingName = keyof typeof SETTINGS;

@@ -33,6 +33,10 @@ const COMMANDS: Record<string, { description: string; load: () => Promise<Regist
     description: 'check a log database end to end (exit 0 clean, 1 inconsistent, 2 error)',
     load: async () => (await import('./audit.ts')).registerAudit,
   },
+  publish: {
+    description: 'write latest, tiles and lookups of a log as static files (nginx, a CDN, a bucket)',
+    load: async () => (await import('./publish.ts')).registerPublish,
+  },
   backup: {
     description: 'write an online, consistent, verified snapshot of a SQLite log',
     load: async () => (await import('./backup.ts')).registerBackup,

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { pino, type Logger } from 'pino';
-import { loadServeConfig, DEFAULTS, SERVE_SETTINGS, type ServeFlags } from '../config.ts';
+import { loadServeConfig, serveStartupLog, DEFAULTS, SERVE_SETTINGS, type ServeFlags } from '../config.ts';
 import { addSettings } from '../settings.ts';
 import { SumkeepError } from '../core/errors.ts';
 import { createDevelopmentAuthority } from '../keys/ceremony.ts';
@@ -28,6 +28,9 @@ export function registerServe(program: Command): void {
 export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const cfg = loadServeConfig(flags, env);
   const log = pino({ level: cfg.logLevel }, pino.destination(2));
+  // Once per server, before anything else can fail: the upstream and private patterns in effect
+  // and where they came from (the workers of --workers N would only repeat it).
+  if (!cluster.isWorker) for (const l of serveStartupLog(cfg)) log[l.level](l.fields, l.msg);
 
   if (cfg.dev) {
     // Creates only what is missing, and nothing in a production key directory.
@@ -58,7 +61,11 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
     maxDelayMs: cfg.batchDelayMs,
     maxBatch: cfg.batchMax,
   });
-  const upstream = createUpstream({ proxies: cfg.upstream, privateGlobs: cfg.privateGlobs });
+  const upstream = createUpstream({
+    proxies: cfg.upstream,
+    privatePatterns: cfg.privatePatterns,
+    privateSource: cfg.privateFrom.join(' or ') || '--private',
+  });
   const service = new LogService(store, sequencer, upstream);
   // The public URL is final only after listen (port 0 picks one); routes read it then.
   let publicUrl = cfg.url;
@@ -103,7 +110,6 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
   // With port 0 the kernel picks the port: put the real one into the URL we print.
   const url = !cfg.urlGiven && cfg.port === 0 ? cfg.url.replace(/:0$/, `:${port}`) : cfg.url;
   publicUrl = url;
-  for (const note of cfg.upstreamNotes) log.info(note);
   log.info(
     {
       listen: `${cfg.host}:${port}`,

@@ -14,4 +14,11 @@ export {
   isValidPseudoTimestamp,
   type PseudoParts,
 } from './module-pseudo.ts';
-export { matchPrefixPatterns, globMatch } from './module-match.ts';
+export {
+  matchPrefixPatterns,
+  matchAnyPrefix,
+  globMatch,
+  isMalformedGlob,
+  parsePatternList,
+  type PatternList,
+} from './module-match.ts';

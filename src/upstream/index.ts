@@ -1,12 +1,26 @@
 /** The upstream GOPROXY client: entry points used by the server and by ingest. */
 import { Upstream } from './upstream.ts';
+import { parseProxyList, type ProxyList } from './proxy-list.ts';
 
 export { Upstream, type FetchedModule, type UpstreamOptions } from './upstream.ts';
 export { checkModuleFiles } from './module-files.ts';
 export { parseProxyList, formatProxyList, type ProxyList } from './proxy-list.ts';
 
-/** The server's upstream for a GOPROXY-syntax list; null for "off" (the log grows by ingest only). */
-export function createUpstream(opts: { proxies: string; privateGlobs: string }): Upstream | null {
-  if (opts.proxies.trim() === 'off') return null;
-  return new Upstream({ proxies: opts.proxies, private: opts.privateGlobs });
+/**
+ * The server's upstream for a GOPROXY-syntax list (or a parsed one); null when the list starts
+ * with "off" (the go command ignores what follows "off"): no upstream, the log grows by ingest only.
+ * Throws SumkeepError('config') for a bad list or pattern.
+ */
+export function createUpstream(opts: {
+  proxies: string | ProxyList;
+  privatePatterns: readonly string[];
+  privateSource?: string;
+}): Upstream | null {
+  const proxies = typeof opts.proxies === 'string' ? parseProxyList(opts.proxies) : opts.proxies;
+  if (proxies[0]?.url === 'off') return null;
+  return new Upstream({
+    proxies,
+    private: opts.privatePatterns,
+    ...(opts.privateSource !== undefined ? { privateSource: opts.privateSource } : {}),
+  });
 }

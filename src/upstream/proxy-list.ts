@@ -36,7 +36,7 @@ const MAX_SPEC_LENGTH = 64 * 1024;
 const MAX_ENTRIES = 64;
 
 const DIRECT_EXPLANATION =
-  'GOPROXY entry "direct" is not supported: sumkeep must not fetch modules from version control ' +
+  'entry "direct" is not supported: sumkeep must not fetch modules from version control ' +
   'itself (a checksum database only records what a module proxy serves); put a GOPROXY in front ' +
   '(Athens, Artifactory, a file:// mirror) and list its URL instead';
 
@@ -81,6 +81,37 @@ export function parseProxyList(spec: string): ProxyList {
   return out;
 }
 
+/**
+ * sumkeep's upstream list from the go command's GOPROXY, read as the go command reads it: entries
+ * trimmed, empty ones skipped, the walk ending at `off` (kept: it means "no further") and at
+ * `direct` (dropped, with everything after it, which the go command ignores too: sumkeep never
+ * fetches from version control). The separator after each kept entry is kept, so `a|b,direct`
+ * gives `a|b`. A GOPROXY with no entry before `direct` is refused, as `--upstream direct` is.
+ * The result is a list for parseProxyList (which checks the URLs).
+ */
+export function upstreamFromGoproxy(goproxy: string): { spec: string; stoppedAtDirect: boolean } {
+  let spec = '';
+  let sep = '';
+  let stoppedAtDirect = false;
+  let rest = goproxy;
+  while (rest !== '') {
+    const i = rest.search(/[,|]/);
+    const word = (i >= 0 ? rest.slice(0, i) : rest).trim();
+    const next = i >= 0 ? rest[i]! : '';
+    rest = i >= 0 ? rest.slice(i + 1) : '';
+    if (word === '') continue;
+    if (word === 'direct') {
+      stoppedAtDirect = true;
+      break;
+    }
+    spec += sep + word;
+    sep = next;
+    if (word === 'off') break;
+  }
+  if (spec === '' && stoppedAtDirect) throw new SumkeepError('config', DIRECT_EXPLANATION);
+  return { spec, stoppedAtDirect };
+}
+
 /** The entry as it may be printed: userinfo removed. */
 export function displayProxy(entry: ProxyEntry): string {
   return entry.url === 'off' ? 'off' : redactUrl(entry.url);
@@ -110,7 +141,7 @@ function normaliseProxyUrl(word: string): string {
     if (!/[.:/]/.test(word)) {
       throw new SumkeepError(
         'config',
-        `GOPROXY entry ${JSON.stringify(word)} is not supported: give a proxy URL (https://, http:// or file://) or "off"`,
+        `entry ${JSON.stringify(word)} is not supported: give a proxy URL (https://, http:// or file://) or "off"`,
       );
     }
     if (word.startsWith('/')) {

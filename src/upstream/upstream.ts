@@ -32,7 +32,8 @@
  * The final error is the last failure that was not "not found", else 'upstream_not_found' naming
  * every proxy that was asked. `off` ends the walk with "not found".
  *
- * Modules matching `--private` (GOPRIVATE glob syntax) are never fetched: 'private_module'.
+ * Modules matching the private patterns (`--private`, else GOPRIVATE and GONOSUMDB: GOPRIVATE glob
+ * syntax, each pattern trimmed) are never fetched: 'private_module'.
  *
  * Safe to call concurrently: no state is shared between calls except the immutable
  * configuration, and every call has its own temporary directory.
@@ -42,7 +43,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { goModHash } from '../core/dirhash.ts';
 import { SumkeepError } from '../core/errors.ts';
-import { checkModuleVersion, escapePath, escapeVersion, matchPrefixPatterns } from '../core/module.ts';
+import {
+  checkModuleVersion,
+  escapePath,
+  escapeVersion,
+  matchAnyPrefix,
+  parsePatternList,
+} from '../core/module.ts';
 import { hashModuleZip, ruleOf } from '../zip/index.ts';
 import type { ZipHashResult } from '../zip/index.ts';
 import { checkModuleFiles } from './module-files.ts';
@@ -66,8 +73,13 @@ export interface FetchedModule {
 export interface UpstreamOptions {
   /** A GOPROXY list string (parsed with parseProxyList) or an already parsed list. */
   readonly proxies: string | ProxyList;
-  /** GOPRIVATE-syntax globs (comma-separated); matching modules are never fetched. */
-  readonly private?: string;
+  /**
+   * Modules never fetched: a GOPRIVATE-syntax list (comma-separated globs, read by
+   * parsePatternList: trimmed, a malformed pattern refused) or the already parsed patterns.
+   */
+  readonly private?: string | readonly string[];
+  /** Where the patterns came from, as the refusal names it ("--private", "GOPRIVATE"). Default "--private". */
+  readonly privateSource?: string;
   readonly timeouts?: {
     /** Wait for response headers and longest silence while a body streams. Default 30 s. */
     readonly connectMs?: number;
@@ -112,7 +124,8 @@ export class Upstream {
   /** The parsed list, with credentials: print it only through formatProxyList. */
   readonly proxies: ProxyList;
   private readonly targets: readonly ProxyTarget[];
-  private readonly privatePatterns: string;
+  private readonly privatePatterns: readonly string[];
+  private readonly privateSource: string;
   private readonly transport: ProxyTransport;
   private readonly modLimit: number;
   private readonly zipLimit: number;
@@ -124,7 +137,11 @@ export class Upstream {
     if (this.proxies.length === 0)
       throw new SumkeepError('config', 'upstream GOPROXY list contains no entries');
     this.targets = this.proxies.map(proxyTarget);
-    this.privatePatterns = opts.private ?? '';
+    this.privateSource = opts.privateSource ?? '--private';
+    this.privatePatterns =
+      typeof opts.private === 'string'
+        ? parsePatternList(opts.private, this.privateSource).patterns
+        : (opts.private ?? []);
     const connectMs = positiveInt(
       'timeouts.connectMs',
       opts.timeouts?.connectMs ?? UPSTREAM_DEFAULTS.connectMs,
@@ -151,9 +168,9 @@ export class Upstream {
     });
   }
 
-  /** True when `path` matches the `--private` globs: it enters the log only by ingest. */
+  /** True when `path` matches the private patterns: it enters the log only by ingest. */
   isPrivate(path: string): boolean {
-    return this.privatePatterns !== '' && matchPrefixPatterns(this.privatePatterns, path);
+    return matchAnyPrefix(this.privatePatterns, path);
   }
 
   /**
@@ -169,7 +186,7 @@ export class Upstream {
     if (this.isPrivate(path)) {
       throw new SumkeepError(
         'private_module',
-        `${path} matches --private; it enters the log only by \`sumkeep ingest\``,
+        `${path} matches ${this.privateSource}; it enters the log only by \`sumkeep ingest\``,
       );
     }
     const notFound: string[] = [];

@@ -30,12 +30,16 @@ describe('serve configuration', () => {
     );
   });
 
-  it('uses GOPROXY without direct/off, else the documented default', () => {
+  it('uses GOPROXY up to its direct, refuses one that is only direct, else the documented default', () => {
     assert.equal(
       loadServeConfig({}, { GOPROXY: 'https://p1,https://p2|direct' }).upstream,
       'https://p1,https://p2',
     );
-    assert.equal(loadServeConfig({}, { GOPROXY: 'direct' }).upstream, 'https://proxy.golang.org');
+    // The hardening issue: GOPROXY=direct no longer falls back to the public proxy (fail closed).
+    assert.throws(
+      () => loadServeConfig({}, { GOPROXY: 'direct' }),
+      (e) => isSumkeepError(e, 'config') && /^GOPROXY: .*"direct"/.test(e.message),
+    );
     assert.equal(loadServeConfig({}, {}).upstream, 'https://proxy.golang.org');
   });
 

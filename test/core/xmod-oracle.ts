@@ -106,6 +106,9 @@ func main() {
 		case "pathMatch":
 			m, err := path.Match(r.A, r.B)
 			res = m && err == nil
+		case "badPattern":
+			_, err := path.Match(r.A, "")
+			res = err == path.ErrBadPattern
 		default:
 			panic("unknown op " + r.Op)
 		}

@@ -28,11 +28,21 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `sumkeep-${prefix}-`));
 }
 
+/**
+ * The test process's environment without the go command's variables that `serve` reads when no
+ * flag gives the upstream or the private patterns (a developer's GOPRIVATE must not change a test).
+ */
+export function hermeticEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of ['GOPROXY', 'GOPRIVATE', 'GONOSUMDB']) delete env[name];
+  return env;
+}
+
 /** Runs the CLI synchronously; returns status, stdout and stderr. */
 export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], {
     cwd: opts.cwd ?? REPO,
-    env: { ...process.env, ...opts.env },
+    env: { ...hermeticEnv(), ...opts.env },
     encoding: 'utf8',
     input: opts.input ?? '',
     timeout: 120_000,
@@ -89,7 +99,7 @@ export async function startServer(args: {
       'warn',
       ...(args.extra ?? []),
     ],
-    { cwd: REPO, env: { ...process.env, ...args.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: REPO, env: { ...hermeticEnv(), ...args.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
   let err = '';

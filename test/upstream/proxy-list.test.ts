@@ -1,7 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SumkeepError } from '../../src/core/errors.ts';
-import { displayProxy, formatProxyList, parseProxyList } from '../../src/upstream/proxy-list.ts';
+import {
+  displayProxy,
+  formatProxyList,
+  parseProxyList,
+  upstreamFromGoproxy,
+} from '../../src/upstream/proxy-list.ts';
 
 describe('parseProxyList', () => {
   const accepted: { spec: string; want: [string, 'notfound' | 'any'][] }[] = [
@@ -111,4 +116,33 @@ describe('formatProxyList', () => {
     assert.equal(formatProxyList(list), 'https://a.example/x|file:///srv/m,https://b.example|off');
     assert.equal(displayProxy(list[0]!), 'https://a.example/x');
   });
+});
+
+describe('upstreamFromGoproxy', () => {
+  const CASES: [string, string, boolean][] = [
+    ['https://a.example', 'https://a.example', false],
+    ['https://a.example,direct', 'https://a.example', true],
+    ['https://a.example|https://b.example,direct', 'https://a.example|https://b.example', true],
+    // The go command ignores everything after "direct" and after "off".
+    ['https://a.example,direct,https://b.example', 'https://a.example', true],
+    ['https://a.example|off,https://b.example', 'https://a.example|off', false],
+    ['off', 'off', false],
+    ['off,direct', 'off', false],
+    ['direct,off', '', true],
+    [' https://a.example |, https://b.example ', 'https://a.example|https://b.example', false],
+    [',', '', false],
+  ];
+  for (const [goproxy, spec, stoppedAtDirect] of CASES) {
+    it(`reads GOPROXY=${JSON.stringify(goproxy)}`, () => {
+      if (spec === '' && stoppedAtDirect) {
+        assert.throws(
+          () => upstreamFromGoproxy(goproxy),
+          (e) =>
+            e instanceof SumkeepError && e.code === 'config' && /"direct" is not supported/.test(e.message),
+        );
+        return;
+      }
+      assert.deepEqual(upstreamFromGoproxy(goproxy), { spec, stoppedAtDirect });
+    });
+  }
 });

@@ -8,6 +8,7 @@ import { goModHash, hash1 } from '../../src/core/dirhash.ts';
 import { SumkeepError } from '../../src/core/errors.ts';
 import type { ErrorCode } from '../../src/core/errors.ts';
 import { Upstream } from '../../src/upstream/upstream.ts';
+import { createUpstream } from '../../src/upstream/index.ts';
 import type { UpstreamOptions } from '../../src/upstream/upstream.ts';
 import { buildGoProxy, modFileOf } from '../helpers/goproxy.ts';
 import type { ProxyModule } from '../helpers/goproxy.ts';
@@ -488,6 +489,44 @@ describe('Upstream.fetchModule', () => {
       const got = await up.fetchModule(LEGACY.path, LEGACY.version);
       assert.equal(got.source, good.url);
       assert.equal(up.isPrivate('example.com/mm'), false);
+    });
+
+    it('trims each pattern, so a module after ", " is private too', async () => {
+      const up = upstream(good.url, { private: 'example.com/other, example.com/m ' });
+      await assert.rejects(up.fetchModule(M.path, M.version), fails('private_module'));
+      assert.equal(up.isPrivate('example.com/other/x'), true);
+      assert.equal(good.count(), 0);
+    });
+
+    it('names where the patterns came from in its refusal', async () => {
+      const up = upstream(good.url, { private: 'example.com/m', privateSource: 'GOPRIVATE' });
+      await assert.rejects(
+        up.fetchModule(M.path, M.version),
+        fails('private_module', /^example\.com\/m matches GOPRIVATE; it enters the log only by/),
+      );
+      assert.equal(good.count(), 0);
+    });
+
+    it('refuses a malformed pattern when it is built, naming the pattern', () => {
+      assert.throws(
+        () => upstream(good.url, { private: 'example.com/m,[oops' }),
+        (e) => e instanceof SumkeepError && e.code === 'config' && e.message.includes('"[oops"'),
+      );
+    });
+  });
+
+  describe('createUpstream', () => {
+    it('is null (no upstream) when the list starts with off, whatever follows', () => {
+      for (const proxies of ['off', ' off', ',off', 'off,https://a.example', 'off|https://a.example']) {
+        assert.equal(createUpstream({ proxies, privatePatterns: [] }), null, proxies);
+      }
+    });
+
+    it('builds a client for a list, with its private patterns', () => {
+      const up = createUpstream({ proxies: 'https://a.example|off', privatePatterns: ['b.example.com'] });
+      assert.ok(up !== null);
+      assert.equal(up.isPrivate('b.example.com/x'), true);
+      assert.equal(up.isPrivate('a.example.com/x'), false);
     });
   });
 
