@@ -12,15 +12,19 @@
  *     signature exists only in memory. A head is never signed over uncommitted data because it is
  *     committed in the same transaction as the data it covers (step 4) or not at all.
  *  4. `store.appendBatch` commits records, hashes and head atomically (SQLite: one transaction with
- *     synchronous=FULL). Dying before COMMIT leaves the previous state; dying after leaves the new
- *     state, durable. Either way the latest head in the store covers exactly the stored records.
+ *     synchronous=FULL; PostgreSQL: one transaction under an advisory lock, synchronous_commit=on).
+ *     Dying before COMMIT leaves the previous state; dying after leaves the new state, durable.
+ *     Either way the latest head in the store covers exactly the stored records. A lost connection
+ *     during COMMIT leaves the outcome unknown to this process: the waiters get an error, the
+ *     in-memory head stays, and the next batch finds the truth (conflict, reload, settleExisting).
  *  5. Waiters are resolved. Dying here means callers saw an error though the records are logged; a
  *     retry finds them with `lookup`.
  * Start-up (`open`) runs the same checks as a flush: it recomputes the tree hash of the stored
  * hashes and requires it to equal the latest signed head before serving anything.
  *
- * Another process (e.g. `sumkeep ingest`) may append to the same database: the store refuses a batch
- * whose ids do not follow its tree (`conflict`); the sequencer then reloads the tree and retries.
+ * Another process (e.g. `sumkeep ingest`, or another `serve` node on PostgreSQL) may append to the
+ * same database: the store refuses a batch whose ids do not follow its tree (`conflict`); the
+ * sequencer then reloads the tree and sequences the batch again.
  */
 import { SumkeepError, isSumkeepError } from '../core/errors.ts';
 import { sign, type Signer } from '../core/note.ts';
