@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- server [--records N] [--big N] [--duration S] [--connections C] [--workers W] [--keep | --reuse DIR] [--profile]`:
+ * `npm run bench -- server [--records N] [--big N] [--duration S] [--connections C] [--workers W] [--keep | --reuse DIR] [--profile]`
+ * (and `npm run bench -- server --db postgres ...`, see server/postgres.ts):
  * sumkeep's HTTP server against Go's own checksum database server, on the same log, with the same
  * load generator, in the same run.
  *
@@ -157,6 +158,11 @@ function table(head: string[], rows: string[][]): string {
 }
 
 export async function main(args: string[]): Promise<void> {
+  if (args.includes('--db')) {
+    // `--db postgres`: PostgreSQL beside SQLite (bench/server/postgres.ts).
+    const { mainPostgres } = await import('./server/postgres.ts');
+    return mainPostgres(args);
+  }
   const o = parseOptions(args);
   const wrk = findWrk();
   if (wrk === null) {

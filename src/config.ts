@@ -5,13 +5,15 @@
  */
 import { SumkeepError, isSumkeepError } from './core/errors.ts';
 import { parsePatternList } from './core/module-match.ts';
-import { envName, readSettings, type SettingName } from './settings.ts';
+import { envName, readSettings, storeOptions, type SettingName } from './settings.ts';
 import { formatProxyList, parseProxyList, upstreamFromGoproxy } from './upstream/proxy-list.ts';
 
 /** The settings of `sumkeep serve` (src/settings.ts holds their flags, twins and defaults). */
 export const SERVE_SETTINGS = [
   'keys',
   'db',
+  'dbPoolMax',
+  'dbStatementTimeoutMs',
   'upstream',
   'listen',
   'url',
@@ -34,6 +36,8 @@ export type ServeFlags = Partial<Record<(typeof SERVE_SETTINGS)[number], string 
 export interface ServeConfig {
   keysDir: string;
   dbFile: string;
+  /** PostgreSQL pool options for openStore (ignored by SQLite). */
+  store: { poolMax: number; statementTimeoutMs: number };
   /**
    * GOPROXY-syntax list of upstream proxies, checked (parseProxyList accepts it); "off" (or a list
    * starting with "off") for none. It may carry credentials: print it only through formatProxyList.
@@ -247,6 +251,7 @@ export function loadServeConfig(flags: ServeFlags, env: Env = process.env): Serv
   return {
     keysDir: s.keys,
     dbFile: s.db,
+    store: storeOptions(s),
     upstream: up.upstream,
     upstreamFrom: up.from,
     upstreamNotes: up.notes,

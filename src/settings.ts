@@ -78,6 +78,27 @@ export const SETTINGS = {
     default: 'data/sumkeep.db',
     parse: text,
   }),
+  dbPoolMax: withDefault({
+    flag: 'db-pool-max',
+    arg: '<n>',
+    help: 'PostgreSQL: most connections this process opens',
+    default: '10',
+    parse: whole(1, 1000),
+  }),
+  dbStatementTimeoutMs: withDefault({
+    flag: 'db-statement-timeout-ms',
+    arg: '<ms>',
+    help: 'PostgreSQL: longest one statement may run, and a query may wait for a connection',
+    default: '10000',
+    parse: whole(100, 600_000),
+  }),
+  from: optional({ flag: 'from', arg: '<db>', help: 'source database (read only)', parse: text }),
+  to: optional({
+    flag: 'to',
+    arg: '<db>',
+    help: 'destination database: empty, or a prefix of the source',
+    parse: text,
+  }),
   upstream: optional({
     flag: 'upstream',
     arg: '<list>',
@@ -199,6 +220,21 @@ export type SettingName = keyof typeof SETTINGS;
 export type SettingValue<N extends SettingName> = (typeof SETTINGS)[N] extends Setting<infer T> ? T : never;
 export type Settings<N extends SettingName> = { [K in N]: SettingValue<K> };
 type Env = Record<string, string | undefined>;
+
+/** The settings of every command that opens a log database. */
+export const DB_SETTINGS = [
+  'db',
+  'dbPoolMax',
+  'dbStatementTimeoutMs',
+] as const satisfies readonly SettingName[];
+
+/** openStore's pool options from read settings. */
+export function storeOptions(s: { dbPoolMax: number; dbStatementTimeoutMs: number }): {
+  poolMax: number;
+  statementTimeoutMs: number;
+} {
+  return { poolMax: s.dbPoolMax, statementTimeoutMs: s.dbStatementTimeoutMs };
+}
 
 /** The environment twin of a setting: SUMKEEP_ + its flag in upper case with `_` for `-`. */
 export function envName(name: SettingName): string {

@@ -1,7 +1,8 @@
 /**
  * Child process of bench/server.ts (run as compiled JavaScript, see compile.ts): builds the log the
- * way `sumkeep serve` does, through the real Sequencer over the real SQLite store (file database,
- * WAL, synchronous=FULL: every batch is fsynced before its records resolve).
+ * way `sumkeep serve` does, through the real Sequencer over the real store: SQLite (file database,
+ * WAL, synchronous=FULL: every batch is fsynced before its records resolve) or, for a postgres://
+ * `db`, PostgreSQL (synchronous_commit=on, the advisory-locked append transaction).
  *
  *   node build-log.js '<json BuildArgs>'
  *
@@ -12,7 +13,9 @@
  * Prints one JSON line (BuildResult) on stdout.
  */
 import fs from 'node:fs';
+import pg from 'pg';
 import { openSqliteDatabase, openSqliteStore } from '../../src/store/sqlite.ts';
+import { openPostgresStore } from '../../src/store/postgres.ts';
 import { Sequencer } from '../../src/log/sequencer.ts';
 import { loadNoteKeys } from '../../src/keys/notekey.ts';
 import { utf8 } from '../../src/core/bytes.ts';
@@ -34,9 +37,9 @@ export interface BuildResult {
   /** Tree size and base64 root hash of the latest signed head. */
   size: number;
   hash: string;
-  /** Database file bytes after close (the WAL is checkpointed and removed on close). */
+  /** Database bytes after close (SQLite: the file; the WAL is checkpointed and removed on close. PostgreSQL: pg_database_size). */
   db_bytes: number;
-  /** Bytes per table or index, from SQLite's dbstat. */
+  /** Bytes per table or index, from SQLite's dbstat or PostgreSQL's pg_total_relation_size. */
   tables: Record<string, number>;
   /** Total bytes of the record texts. */
   text_bytes: number;
@@ -46,7 +49,8 @@ const CHUNK = 50_000;
 
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2] ?? '') as BuildArgs;
-  const store = await openSqliteStore(args.db);
+  const isPg = /^postgres(ql)?:\/\//.test(args.db);
+  const store = isPg ? await openPostgresStore(args.db) : await openSqliteStore(args.db);
   const seq = await Sequencer.open(store, loadNoteKeys(args.keys).signers, {
     maxDelayMs: args.maxDelayMs,
     maxBatch: args.maxBatch,
@@ -93,24 +97,50 @@ async function main(): Promise<void> {
   await seq.close();
   await store.close();
 
-  const db = openSqliteDatabase(args.db, { readonly: true });
-  const rows = db.prepare('SELECT name, sum(pgsize) AS bytes FROM dbstat GROUP BY name').all() as {
-    name: string;
-    bytes: number;
-  }[];
-  db.close();
-  const walBytes = fs.existsSync(args.db + '-wal') ? fs.statSync(args.db + '-wal').size : 0;
+  const { dbBytes, tables } = isPg ? await pgSizes(args.db) : sqliteSizes(args.db);
   const result: BuildResult = {
     first_ms: firstMs,
     last_ms: lastMs,
     total_ms: totalMs,
     size: head?.size ?? 0,
     hash: head === null ? '' : Buffer.from(head.hash).toString('base64'),
-    db_bytes: fs.statSync(args.db).size + walBytes,
-    tables: Object.fromEntries(rows.map((r) => [r.name, r.bytes])),
+    db_bytes: dbBytes,
+    tables,
     text_bytes: textBytes,
   };
   process.stdout.write(JSON.stringify(result) + '\n');
+}
+
+function sqliteSizes(file: string): { dbBytes: number; tables: Record<string, number> } {
+  const db = openSqliteDatabase(file, { readonly: true });
+  const rows = db.prepare('SELECT name, sum(pgsize) AS bytes FROM dbstat GROUP BY name').all() as {
+    name: string;
+    bytes: number;
+  }[];
+  db.close();
+  const walBytes = fs.existsSync(file + '-wal') ? fs.statSync(file + '-wal').size : 0;
+  return {
+    dbBytes: fs.statSync(file).size + walBytes,
+    tables: Object.fromEntries(rows.map((r) => [r.name, r.bytes])),
+  };
+}
+
+async function pgSizes(url: string): Promise<{ dbBytes: number; tables: Record<string, number> }> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const db = await c.query<{ b: string }>('SELECT pg_database_size(current_database()) AS b');
+    const t = await c.query<{ name: string; b: string }>(
+      `SELECT relname AS name, pg_total_relation_size(oid) AS b FROM pg_class
+       WHERE relname IN ('records', 'hashes', 'heads') AND relkind = 'r'`,
+    );
+    return {
+      dbBytes: Number(db.rows[0]!.b),
+      tables: Object.fromEntries(t.rows.map((r) => [r.name, Number(r.b)])),
+    };
+  } finally {
+    await c.end();
+  }
 }
 
 await main();

@@ -16,9 +16,17 @@ import { openStore } from '../store/open.ts';
 import { auditLog, type AuditReport } from '../audit/audit.ts';
 import { compareTiles, otherCopy, otherLatest } from '../audit/against.ts';
 import { fromBase64 } from '../core/bytes.ts';
-import { addSettings, isGiven, readSettings, type SettingName } from '../settings.ts';
+import { addSettings, isGiven, readSettings, storeOptions, type SettingName } from '../settings.ts';
 
-const AUDIT_SETTINGS = ['db', 'keys', 'trust', 'against', 'json'] as const satisfies readonly SettingName[];
+const AUDIT_SETTINGS = [
+  'db',
+  'dbPoolMax',
+  'dbStatementTimeoutMs',
+  'keys',
+  'trust',
+  'against',
+  'json',
+] as const satisfies readonly SettingName[];
 type AuditFlags = Partial<Record<(typeof AUDIT_SETTINGS)[number], string | boolean>>;
 
 export function registerAudit(program: Command): void {
@@ -75,7 +83,7 @@ async function audit(flags: AuditFlags): Promise<number> {
   const verifiers = verifierSet(noteVerifiers(s.keys, isGiven('keys', flags), s.trust));
   const copy = s.against === undefined ? null : otherCopy(s.against);
   const other = copy === null ? null : await otherLatest(copy, verifiers);
-  const store = await openStore(s.db, { readonly: true, check: false, scan: true });
+  const store = await openStore(s.db, { readonly: true, check: false, scan: true, ...storeOptions(s) });
   const tty = process.stderr.isTTY === true && !s.json;
   const bar = tty
     ? new cliProgress.SingleBar(

@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { addSettings, readSettings, type SettingName } from '../settings.ts';
+import { addSettings, readSettings, storeOptions, type SettingName } from '../settings.ts';
 import { eachLimited } from '../concurrency.ts';
 import { loadNoteKeys } from '../keys/notekey.ts';
 import { openStore } from '../store/open.ts';
@@ -17,6 +17,8 @@ import { ingestOne, scanSources, type IngestOutcome } from '../log/ingest.ts';
 const INGEST_SETTINGS = [
   'keys',
   'db',
+  'dbPoolMax',
+  'dbStatementTimeoutMs',
   'concurrency',
   'batchMax',
   'batchDelayMs',
@@ -44,7 +46,7 @@ async function ingest(paths: string[], flags: IngestFlags): Promise<number> {
   const keys = loadNoteKeys(s.keys);
   const items = scanSources(paths);
   const totalBytes = items.reduce((a, i) => a + i.zipBytes, 0);
-  const store = await openStore(s.db);
+  const store = await openStore(s.db, storeOptions(s));
   const sequencer = await Sequencer.open(store, keys.signers, {
     maxDelayMs: s.batchDelayMs,
     maxBatch: s.batchMax,

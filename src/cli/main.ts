@@ -45,6 +45,10 @@ const COMMANDS: Record<string, { description: string; load: () => Promise<Regist
     description: 'check a go.sum against the log (exit 0 match, 1 mismatch, 2 unknown/invalid/error)',
     load: async () => (await import('./verify.ts')).registerVerify,
   },
+  store: {
+    description: 'work on a log database as a whole (store copy: SQLite <-> PostgreSQL, verified)',
+    load: async () => (await import('./store.ts')).registerStore,
+  },
 };
 
 /**

@@ -11,9 +11,15 @@ import { SumkeepError } from '../core/errors.ts';
 import { openStore } from '../store/open.ts';
 import type { AuditStore, SignedHead } from '../store/store.ts';
 import { Publisher } from '../log/publish.ts';
-import { addSettings, readSettings, type SettingName } from '../settings.ts';
+import { addSettings, readSettings, storeOptions, type SettingName } from '../settings.ts';
 
-const PUBLISH_SETTINGS = ['db', 'out', 'follow'] as const satisfies readonly SettingName[];
+const PUBLISH_SETTINGS = [
+  'db',
+  'dbPoolMax',
+  'dbStatementTimeoutMs',
+  'out',
+  'follow',
+] as const satisfies readonly SettingName[];
 const FOLLOW_POLL_MS = 1000;
 
 export function registerPublish(program: Command): void {
@@ -23,7 +29,7 @@ export function registerPublish(program: Command): void {
   addSettings(cmd, PUBLISH_SETTINGS).action(async (flags: Partial<Record<string, string | boolean>>) => {
     const s = readSettings(PUBLISH_SETTINGS, flags);
     if (s.out === undefined) throw new SumkeepError('config', '--out <dir> is required');
-    const store = await openStore(s.db, { readonly: true, scan: true });
+    const store = await openStore(s.db, { readonly: true, scan: true, ...storeOptions(s) });
     try {
       const pub = new Publisher(s.out, store);
       await syncOnce(pub, store, process.stderr.isTTY === true);

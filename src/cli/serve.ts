@@ -10,7 +10,7 @@ import { addSettings } from '../settings.ts';
 import { SumkeepError } from '../core/errors.ts';
 import { createDevelopmentAuthority } from '../keys/ceremony.ts';
 import { loadServingKeys } from '../keys/serving.ts';
-import { openStore } from '../store/open.ts';
+import { describeStoreLocation, openStore, parseStoreLocation } from '../store/open.ts';
 import { checkSecretFile } from '../keys/permissions.ts';
 import { Sequencer } from '../log/sequencer.ts';
 import { LogService } from '../log/service.ts';
@@ -51,14 +51,14 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
   if (cfg.workers > 1 && cluster.isPrimary) {
     // Check the database once here (migrations, tree hash against the latest head) so that a
     // broken start fails with one clear message, then let the workers serve.
-    const check = await openStore(cfg.dbFile);
+    const check = await openStore(cfg.dbFile, cfg.store);
     await Sequencer.open(check, keys.noteSigners, { maxDelayMs: cfg.batchDelayMs, maxBatch: cfg.batchMax });
     await check.close();
     await runWorkers(cfg.workers, log);
     return;
   }
 
-  const store = await openStore(cfg.dbFile);
+  const store = await openStore(cfg.dbFile, cfg.store);
   const sequencer = await Sequencer.open(store, keys.noteSigners, {
     maxDelayMs: cfg.batchDelayMs,
     maxBatch: cfg.batchMax,
@@ -115,7 +115,8 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
   log.info(
     {
       listen: `${cfg.host}:${port}`,
-      db: cfg.dbFile,
+      // A postgres:// URL is logged without its password.
+      db: describeStoreLocation(parseStoreLocation(cfg.dbFile)),
       // The list may carry credentials (https://user:token@athens...): log it without them.
       upstream: upstream === null ? 'off' : formatProxyList(upstream.proxies),
       size: sequencer.latest()?.size ?? 0,

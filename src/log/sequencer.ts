@@ -12,15 +12,19 @@
  *     signature exists only in memory. A head is never signed over uncommitted data because it is
  *     committed in the same transaction as the data it covers (step 4) or not at all.
  *  4. `store.appendBatch` commits records, hashes and head atomically (SQLite: one transaction with
- *     synchronous=FULL). Dying before COMMIT leaves the previous state; dying after leaves the new
- *     state, durable. Either way the latest head in the store covers exactly the stored records.
+ *     synchronous=FULL; PostgreSQL: one transaction under an advisory lock, synchronous_commit=on).
+ *     Dying before COMMIT leaves the previous state; dying after leaves the new state, durable.
+ *     Either way the latest head in the store covers exactly the stored records. A lost connection
+ *     during COMMIT leaves the outcome unknown to this process: the waiters get an error, the
+ *     in-memory head stays, and the next batch finds the truth (conflict, reload, settleExisting).
  *  5. Waiters are resolved. Dying here means callers saw an error though the records are logged; a
  *     retry finds them with `lookup`.
  * Start-up (`open`) runs the same checks as a flush: it recomputes the tree hash of the stored
  * hashes and requires it to equal the latest signed head before serving anything.
  *
- * Another process (e.g. `sumkeep ingest`) may append to the same database: the store refuses a batch
- * whose ids do not follow its tree (`conflict`); the sequencer then reloads the tree and retries.
+ * Another process (e.g. `sumkeep ingest`, or another `serve` node on PostgreSQL) may append to the
+ * same database: the store refuses a batch whose ids do not follow its tree (`conflict`); the
+ * sequencer then reloads the tree and sequences the batch again.
  *
  * A note key that cannot sign (a PKCS#11 token removed, its library failing, a wrong PIN after a
  * restart of the token: the signer throws `unavailable`) holds the batch at step 3: nothing is
@@ -38,15 +42,13 @@ import {
   formatTree,
   proveTree,
   recordHash,
-  storedHashIndex,
-  storedHashesForRecordHash,
   treeHash,
   type Hash,
   withAsyncReader,
-  type HashReader,
 } from '../core/tlog/index.ts';
 import { bytesEqual, decodeUtf8 } from '../core/bytes.ts';
-import type { LogRecord, NewRecord, SignedHead, Store, StoredHash } from '../store/store.ts';
+import type { LogRecord, NewRecord, SignedHead, Store } from '../store/store.ts';
+import { appendHashes } from './append-hashes.ts';
 
 export interface SequencerOptions {
   /** Longest a new record waits for more records before its batch is committed (ms). */
@@ -340,27 +342,10 @@ export class Sequencer {
     const newSize = oldSize + recs.length;
     const now = this.opts.now();
 
-    // Step 2: stored hashes of the new records. The reader sees committed hashes (prefetched from the
-    // store) and the ones this batch has produced so far.
-    const pending = new Map<number, Hash>();
+    // Step 2: stored hashes of the new records, computed over the store's committed hashes (read
+    // once) and the ones this batch produces.
     const leafHashes = recs.map((r) => recordHash(r.text));
-    const fetched = await this.prefetchForAppend(oldSize, leafHashes);
-    const reader: HashReader = (indexes) =>
-      indexes.map((i) => {
-        const h = pending.get(i) ?? fetched.get(i);
-        if (h === undefined) throw new SumkeepError('internal', `sequencer: stored hash ${i} not available`);
-        return h;
-      });
-    const hashes: StoredHash[] = [];
-    for (let i = 0; i < recs.length; i++) {
-      const n = oldSize + i;
-      const hs = storedHashesForRecordHash(n, leafHashes[i]!, reader);
-      const base = storedHashIndex(0, n);
-      hs.forEach((h, j) => {
-        pending.set(base + j, h);
-        hashes.push({ index: base + j, hash: h });
-      });
-    }
+    const { hashes, reader } = await appendHashes(oldSize, leafHashes, (ix) => this.store.readHashes(ix));
     const newHash = treeHash(newSize, reader);
 
     // Step 3: prove the new tree extends the committed one before signing it.
@@ -379,35 +364,6 @@ export class Sequencer {
     // Step 5: publish.
     this.head = head;
     return records.map((r) => ({ ...r, createdAt: now }));
-  }
-
-  /** Loads from the store every committed hash that appending and proving from `oldSize` reads. */
-  private async prefetchForAppend(oldSize: number, leafHashes: Hash[]): Promise<Map<number, Hash>> {
-    // Dry run with zero hashes to learn which indexes below the old tree are read. The indexes the
-    // tlog functions read depend only on sizes, never on hash values, so the real run reads the same.
-    const wanted = new Set<number>();
-    const limit = storedHashIndex(0, oldSize);
-    const local = new Map<number, Hash>();
-    const zero = new Uint8Array(32);
-    const dry: HashReader = (indexes) =>
-      indexes.map((i) => {
-        if (i < limit) {
-          wanted.add(i);
-          return zero;
-        }
-        return local.get(i) ?? zero;
-      });
-    leafHashes.forEach((h, i) => {
-      const n = oldSize + i;
-      const base = storedHashIndex(0, n);
-      storedHashesForRecordHash(n, h, dry).forEach((x, j) => local.set(base + j, x));
-    });
-    const newSize = oldSize + leafHashes.length;
-    treeHash(newSize, dry);
-    if (oldSize > 0) proveTree(newSize, oldSize, dry);
-    const idx = [...wanted].sort((a, b) => a - b);
-    const got = idx.length > 0 ? await this.store.readHashes(idx) : [];
-    return new Map(idx.map((i, j) => [i, got[j]!]));
   }
 
   private treeHashFromStore(size: number): Promise<Hash> {

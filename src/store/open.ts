@@ -26,6 +26,10 @@ export interface OpenStoreOptions {
   check?: boolean;
   /** A tool that reads the whole log once: memory must not grow with the database. */
   scan?: boolean;
+  /** PostgreSQL: most connections this process opens (default 10). */
+  poolMax?: number;
+  /** PostgreSQL: longest one statement may run, and a query may wait for a connection (ms). */
+  statementTimeoutMs?: number;
 }
 
 /** Parses a `--db` value (see the file comment); throws SumkeepError('config'). */
@@ -61,8 +65,11 @@ export async function openStore(db: string, opts: OpenStoreOptions = {}): Promis
     const { openSqliteStore } = await import('./sqlite.ts');
     return openSqliteStore(loc.file, opts);
   }
-  throw new SumkeepError(
-    'config',
-    `--db ${describeStoreLocation(loc)}: this build of sumkeep has no PostgreSQL backend`,
-  );
+  const { openPostgresStore } = await import('./postgres.ts');
+  return openPostgresStore(loc.url, {
+    readonly: opts.readonly,
+    check: opts.check,
+    poolMax: opts.poolMax,
+    statementTimeoutMs: opts.statementTimeoutMs,
+  });
 }

@@ -19,7 +19,16 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { SumkeepError } from '../core/errors.ts';
-import { splitStoredHashIndex, storedHashCount } from '../core/tlog/index.ts';
+import { splitStoredHashIndex } from '../core/tlog/index.ts';
+import {
+  badInput,
+  checkBatchShape,
+  checkExtends,
+  checkIndex,
+  checkRange,
+  HASH_SIZE,
+  isIndex,
+} from './checks.ts';
 import { checkSchema, loadMigrations, migrate, MIGRATIONS_DIR } from './migrate.ts';
 import type { AppendBatch, AuditStore, LogRecord, SignedHead } from './store.ts';
 
@@ -41,7 +50,6 @@ export interface SqliteOptions {
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
-const HASH_SIZE = 32;
 
 /**
  * Opens (creating it and its parent directories, mode 0700, if needed) the SQLite database at
@@ -128,22 +136,6 @@ function storeError(what: string, e: unknown): SumkeepError {
   return new SumkeepError(busy ? 'store_busy' : 'store_error', `store: ${what} failed${code}`, { cause: e });
 }
 
-function badInput(message: string): SumkeepError {
-  return new SumkeepError('bad_input', `store: ${message}`);
-}
-
-function conflict(message: string): SumkeepError {
-  return new SumkeepError('conflict', `store: ${message}`);
-}
-
-function isIndex(n: unknown): n is number {
-  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
-}
-
-function checkIndex(what: string, n: unknown): asserts n is number {
-  if (!isIndex(n)) throw badInput(`${what} must be a non-negative integer, got ${String(n)}`);
-}
-
 /** A zero-copy Uint8Array view of a Buffer that better-sqlite3 returned for a BLOB. */
 function bytes(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
@@ -178,36 +170,6 @@ function toRecord(r: RecordRow): LogRecord {
 
 function toHead(r: HeadRow): SignedHead {
   return { size: r.size, hash: bytes(r.hash), note: bytes(r.note), createdAt: r.created_at };
-}
-
-/** Refuses a batch that is malformed whatever the log holds (bad_input). */
-function checkBatchShape(batch: AppendBatch): void {
-  if (batch === null || typeof batch !== 'object') throw badInput('batch is not an object');
-  const { records, hashes, head } = batch;
-  if (!Array.isArray(records) || !Array.isArray(hashes) || head === null || typeof head !== 'object') {
-    throw badInput('batch needs records, hashes and head');
-  }
-  for (const r of records) {
-    checkIndex('record id', r.id);
-    if (typeof r.path !== 'string' || r.path === '' || typeof r.version !== 'string' || r.version === '') {
-      throw badInput(`record ${r.id} has an empty path or version`);
-    }
-    if (!(r.text instanceof Uint8Array) || typeof r.source !== 'string') {
-      throw badInput(`record ${r.id} has no text or source`);
-    }
-  }
-  for (const h of hashes) {
-    checkIndex('stored hash index', h.index);
-    if (!(h.hash instanceof Uint8Array) || h.hash.length !== HASH_SIZE) {
-      throw badInput(`stored hash ${h.index} is not ${HASH_SIZE} bytes`);
-    }
-  }
-  checkIndex('head size', head.size);
-  if (!(head.hash instanceof Uint8Array) || head.hash.length !== HASH_SIZE) {
-    throw badInput(`head hash is not ${HASH_SIZE} bytes`);
-  }
-  if (!(head.note instanceof Uint8Array) || head.note.length === 0) throw badInput('head has no note');
-  if (!Number.isSafeInteger(head.createdAt)) throw badInput('head createdAt is not an integer');
 }
 
 class SqliteStore implements AuditStore {
@@ -373,9 +335,7 @@ class SqliteStore implements AuditStore {
   }
 
   async recordTexts(start: number, count: number): Promise<Uint8Array[]> {
-    checkIndex('start', start);
-    checkIndex('count', count);
-    if (!isIndex(start + count)) throw badInput('record range out of bounds');
+    checkRange('record', start, count);
     const rows = this.run('read records', () => this.textsStmt.all(start, start + count));
     if (rows.length !== count) {
       throw new SumkeepError(
@@ -395,9 +355,7 @@ class SqliteStore implements AuditStore {
 
   async readTileHashes(level: number, start: number, count: number): Promise<Uint8Array[]> {
     checkIndex('level', level);
-    checkIndex('start', start);
-    checkIndex('count', count);
-    if (!isIndex(start + count)) throw badInput('hash range out of bounds');
+    checkRange('hash', start, count);
     if (count === 0) return [];
     const all = this.run('read tile hashes', () => this.tileStmt.get(level, start, start + count));
     // Every stored hash is exactly HASH_SIZE bytes (a CHECK constraint), so a short answer means
@@ -425,28 +383,7 @@ class SqliteStore implements AuditStore {
   /** The body of appendBatch, inside its write transaction: any throw rolls everything back. */
   private appendLocked(batch: AppendBatch): void {
     const { records, hashes, head } = batch;
-    const latest = this.latestHeadStmt.get();
-    const oldSize = latest?.size ?? 0;
-    if (latest !== undefined && head.size <= latest.size) {
-      throw conflict(`tree head of size ${head.size} does not extend the latest signed size ${latest.size}`);
-    }
-    if (head.size !== oldSize + records.length) {
-      throw conflict(`tree head of size ${head.size} does not cover ${oldSize} + ${records.length} records`);
-    }
-    for (let i = 0; i < records.length; i++) {
-      const id = records[i]!.id;
-      if (id !== oldSize + i) throw conflict(`record id ${id} is not the next log index ${oldSize + i}`);
-    }
-    const firstHash = storedHashCount(oldSize);
-    const wantHashes = storedHashCount(head.size) - firstHash;
-    if (hashes.length !== wantHashes) {
-      throw conflict(`batch has ${hashes.length} stored hashes, the new records add ${wantHashes}`);
-    }
-    for (let i = 0; i < hashes.length; i++) {
-      const index = hashes[i]!.index;
-      if (index !== firstHash + i)
-        throw conflict(`stored hash index ${index} is not the next one ${firstHash + i}`);
-    }
+    checkExtends(batch, this.latestHeadStmt.get()?.size ?? null);
 
     for (const r of records) {
       try {

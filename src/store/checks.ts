@@ -1,0 +1,104 @@
+/**
+ * The argument and batch checks every Store backend makes, in one place so that the backends refuse
+ * the same things with the same codes: bad_input for a malformed argument (whatever the log holds),
+ * conflict for a batch that does not extend the log as it is under the write lock.
+ */
+import { SumkeepError } from '../core/errors.ts';
+import { storedHashCount } from '../core/tlog/index.ts';
+import type { AppendBatch } from './store.ts';
+
+export const HASH_SIZE = 32;
+
+export function badInput(message: string): SumkeepError {
+  return new SumkeepError('bad_input', `store: ${message}`);
+}
+
+export function conflict(message: string, cause?: unknown): SumkeepError {
+  return new SumkeepError('conflict', `store: ${message}`, cause === undefined ? undefined : { cause });
+}
+
+export function isIndex(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+}
+
+export function checkIndex(what: string, n: unknown): asserts n is number {
+  if (!isIndex(n)) throw badInput(`${what} must be a non-negative integer, got ${String(n)}`);
+}
+
+/** Checks a [start, start + count) range argument. */
+export function checkRange(what: string, start: unknown, count: unknown): void {
+  checkIndex('start', start);
+  checkIndex('count', count);
+  if (!isIndex(start + count)) throw badInput(`${what} range out of bounds`);
+}
+
+/** Refuses a batch that is malformed whatever the log holds (bad_input). */
+export function checkBatchShape(batch: AppendBatch): void {
+  if (batch === null || typeof batch !== 'object') throw badInput('batch is not an object');
+  const { records, hashes, head } = batch;
+  if (!Array.isArray(records) || !Array.isArray(hashes) || head === null || typeof head !== 'object') {
+    throw badInput('batch needs records, hashes and head');
+  }
+  for (const r of records) {
+    checkIndex('record id', r.id);
+    if (typeof r.path !== 'string' || r.path === '' || typeof r.version !== 'string' || r.version === '') {
+      throw badInput(`record ${r.id} has an empty path or version`);
+    }
+    if (!(r.text instanceof Uint8Array) || typeof r.source !== 'string') {
+      throw badInput(`record ${r.id} has no text or source`);
+    }
+  }
+  for (const h of hashes) {
+    checkIndex('stored hash index', h.index);
+    if (!(h.hash instanceof Uint8Array) || h.hash.length !== HASH_SIZE) {
+      throw badInput(`stored hash ${h.index} is not ${HASH_SIZE} bytes`);
+    }
+  }
+  checkIndex('head size', head.size);
+  if (!(head.hash instanceof Uint8Array) || head.hash.length !== HASH_SIZE) {
+    throw badInput(`head hash is not ${HASH_SIZE} bytes`);
+  }
+  if (!(head.note instanceof Uint8Array) || head.note.length === 0) throw badInput('head has no note');
+  if (!Number.isSafeInteger(head.createdAt)) throw badInput('head createdAt is not an integer');
+}
+
+/**
+ * Refuses (conflict) a batch that does not extend a log whose latest head has size `latestSize`
+ * (null: no head yet): the head must be larger, cover exactly the old records plus these, ids and
+ * stored-hash indexes must continue the log. Run under the write lock, against the committed size.
+ */
+export function checkExtends(batch: AppendBatch, latestSize: number | null): void {
+  const { records, hashes, head } = batch;
+  const oldSize = latestSize ?? 0;
+  if (latestSize !== null && head.size <= latestSize) {
+    throw conflict(`tree head of size ${head.size} does not extend the latest signed size ${latestSize}`);
+  }
+  if (head.size !== oldSize + records.length) {
+    throw conflict(`tree head of size ${head.size} does not cover ${oldSize} + ${records.length} records`);
+  }
+  for (let i = 0; i < records.length; i++) {
+    const id = records[i]!.id;
+    if (id !== oldSize + i) throw conflict(`record id ${id} is not the next log index ${oldSize + i}`);
+  }
+  const firstHash = storedHashCount(oldSize);
+  const wantHashes = storedHashCount(head.size) - firstHash;
+  if (hashes.length !== wantHashes) {
+    throw conflict(`batch has ${hashes.length} stored hashes, the new records add ${wantHashes}`);
+  }
+  for (let i = 0; i < hashes.length; i++) {
+    const index = hashes[i]!.index;
+    if (index !== firstHash + i)
+      throw conflict(`stored hash index ${index} is not the next one ${firstHash + i}`);
+  }
+}
+
+/** The first module version that a batch holds twice, as "path@version", or null. */
+export function duplicateInBatch(batch: AppendBatch): string | null {
+  const seen = new Set<string>();
+  for (const r of batch.records) {
+    const k = `${r.path}@${r.version}`;
+    if (seen.has(k)) return k;
+    seen.add(k);
+  }
+  return null;
+}
