@@ -10,6 +10,8 @@
  * - Retries with backoff (see backoff.ts) on 5xx, network errors and silence timeouts. Never on a
  *   4xx, an oversized body, or the total timeout (a proxy that is merely slow would be asked for
  *   the same slow answer again).
+ * - Redirects: followed only within the proxy base's origin, at most MAX_REDIRECTS hops (see
+ *   followSameOrigin); anything else is 'upstream_error'.
  * - `file://` bases read from disk with the same size limits; a missing file is "not found".
  *
  * Failures are SumkeepError: 'upstream_not_found' (404, 410, missing file), 'upstream_timeout',
@@ -177,6 +179,69 @@ export class ProxyTransport {
     }
   }
 
+  /**
+   * GET `<base>/<rel>`, following redirects by hand (fetch's `follow` would go anywhere, https to
+   * http included, and decide itself which headers travel). A hop is followed only when its
+   * Location resolves to the proxy base's own origin (scheme, host and port): the credentials of
+   * the proxy URL are sent on such hops and on no other, and a proxy cannot point sumkeep at a
+   * host of its choosing. Another origin, a loop or more than MAX_REDIRECTS hops is a final
+   * 'upstream_error' (not retried: the proxy would answer the same). Messages never show the
+   * Location (it may carry a token in its userinfo or query).
+   */
+  private async followSameOrigin(
+    target: Extract<ProxyTarget, { kind: 'http' }>,
+    rel: string,
+    label: string,
+    timer: AttemptTimer,
+  ): Promise<Response> {
+    const headers: Record<string, string> = { 'user-agent': 'sumkeep' };
+    if (target.authorization !== null) headers.authorization = target.authorization;
+    const origin = new URL(target.base).origin;
+    let url = `${target.base}/${rel}`;
+    const seen = new Set<string>([url]);
+    for (let hops = 0; ; hops++) {
+      let res: Response;
+      try {
+        res = await this.cfg.fetch(url, { signal: timer.signal, headers, redirect: 'manual' });
+      } catch (e) {
+        throw timer.classify(e, label);
+      }
+      if (!REDIRECT_STATUS.has(res.status)) return res;
+      await discard(res);
+      const location = res.headers.get('location');
+      if (location === null || location === '') {
+        throw new AttemptFailure(
+          'upstream_error',
+          `${label}: ${res.status} ${STATUS_CODES[res.status] ?? ''} without a Location`,
+          false,
+        );
+      }
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch {
+        throw new AttemptFailure('upstream_error', `${label}: redirect to an invalid URL`, false);
+      }
+      if (next.origin !== origin) {
+        throw new AttemptFailure('upstream_error', `${label}: redirect to another origin`, false);
+      }
+      // fetch refuses URLs with userinfo; the same origin gets the proxy's own credentials anyway.
+      next.username = '';
+      next.password = '';
+      next.hash = '';
+      url = next.href;
+      if (seen.has(url)) throw new AttemptFailure('upstream_error', `${label}: redirect loop`, false);
+      if (hops + 1 > MAX_REDIRECTS) {
+        throw new AttemptFailure(
+          'upstream_error',
+          `${label}: too many redirects (more than ${MAX_REDIRECTS})`,
+          false,
+        );
+      }
+      seen.add(url);
+    }
+  }
+
   /** One attempt: GET, status check, then `consume` the body under the attempt's timers. */
   private async httpOnce<T>(
     target: Extract<ProxyTarget, { kind: 'http' }>,
@@ -188,18 +253,7 @@ export class ProxyTransport {
   ): Promise<T> {
     const timer = new AttemptTimer(this.cfg.connectMs, this.cfg.totalMs, caller);
     try {
-      const headers: Record<string, string> = { 'user-agent': 'sumkeep' };
-      if (target.authorization !== null) headers.authorization = target.authorization;
-      let res: Response;
-      try {
-        res = await this.cfg.fetch(`${target.base}/${rel}`, {
-          signal: timer.signal,
-          headers,
-          redirect: 'follow',
-        });
-      } catch (e) {
-        throw timer.classify(e, label);
-      }
+      const res = await this.followSameOrigin(target, rel, label, timer);
       if (res.status !== 200) {
         await discard(res);
         const status = `${res.status} ${STATUS_CODES[res.status] ?? 'Unknown Status'}`;
@@ -232,6 +286,10 @@ export class ProxyTransport {
     }
   }
 }
+
+/** Redirects followed per request at most (the go command's client follows up to 10 across hosts). */
+export const MAX_REDIRECTS = 5;
+const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
 
 /**
  * The two timers of one attempt and the signal that combines them with the caller's. Own
