@@ -32,24 +32,38 @@ import type { ProxyEntry } from './proxy-list.ts';
 import { displayProxy } from './proxy-list.ts';
 import { scrubUserinfo } from './redact.ts';
 
-/** A proxy entry resolved once into what a request needs. */
+/**
+ * A proxy entry resolved once into what a request needs. `display` is the entry without
+ * userinfo, for the operator (the start line, a record's source); `shown` is how error messages,
+ * which reach clients and the log, name it: the same for http(s), but `file:// mirror #<n>` (its
+ * place in the list) for a file:// entry, whose URL is a local directory.
+ */
 export type ProxyTarget =
-  | { readonly kind: 'off'; readonly display: string }
+  | { readonly kind: 'off'; readonly display: string; readonly shown: string }
   | {
       readonly kind: 'http';
       readonly display: string;
+      readonly shown: string;
       /** Base URL without userinfo and without a trailing slash. */
       readonly base: string;
       /** `Basic ...` from the URL's userinfo, or null. Never printed. */
       readonly authorization: string | null;
     }
-  | { readonly kind: 'file'; readonly display: string; readonly dir: string };
+  | { readonly kind: 'file'; readonly display: string; readonly shown: string; readonly dir: string };
 
-export function proxyTarget(entry: ProxyEntry): ProxyTarget {
+/** `index`: the entry's place in the list (0 for the first). */
+export function proxyTarget(entry: ProxyEntry, index = 0): ProxyTarget {
   const display = displayProxy(entry);
-  if (entry.url === 'off') return { kind: 'off', display };
+  if (entry.url === 'off') return { kind: 'off', display, shown: display };
   const u = new URL(entry.url);
-  if (u.protocol === 'file:') return { kind: 'file', display, dir: fileURLToPath(entry.url + '/') };
+  if (u.protocol === 'file:') {
+    return {
+      kind: 'file',
+      display,
+      shown: `file:// mirror #${index + 1}`,
+      dir: fileURLToPath(entry.url + '/'),
+    };
+  }
   let authorization: string | null = null;
   if (u.username !== '' || u.password !== '') {
     // fetch refuses URLs with credentials; send them as HTTP Basic auth, as the go command does.
@@ -60,7 +74,7 @@ export function proxyTarget(entry: ProxyEntry): ProxyTarget {
   }
   let base = u.href;
   while (base.endsWith('/')) base = base.slice(0, -1);
-  return { kind: 'http', display, base, authorization };
+  return { kind: 'http', display, shown: display, base, authorization };
 }
 
 function decodeComponent(s: string): string {
@@ -400,11 +414,12 @@ async function writeAll(fh: FileHandle, chunk: Uint8Array): Promise<void> {
   }
 }
 
+/** A mirror file that cannot be read. The system error is not kept as the cause: it names the path. */
 function localFailure(e: unknown, label: string): SumkeepError {
   const code = (e as { code?: unknown } | null)?.code;
   if (code === 'ENOENT' || code === 'ENOTDIR') return new SumkeepError('upstream_not_found', '404 Not Found');
   const what = typeof code === 'string' && /^[A-Z0-9_]{1,64}$/.test(code) ? code : 'read error';
-  return new SumkeepError('upstream_error', `${label}: ${what}`, { cause: e });
+  return new SumkeepError('upstream_error', `${label}: ${what}`);
 }
 
 async function statLocalFile(file: string, label: string, limit: number): Promise<void> {

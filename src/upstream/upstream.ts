@@ -49,6 +49,7 @@ import { checkModuleFiles } from './module-files.ts';
 import { parseProxyList } from './proxy-list.ts';
 import type { ProxyList } from './proxy-list.ts';
 import { scrubUserinfo } from './redact.ts';
+import { fsReason } from '../fs-reason.ts';
 import { ProxyTransport, proxyTarget } from './transport.ts';
 import type { ProxyTarget } from './transport.ts';
 
@@ -123,7 +124,7 @@ export class Upstream {
     this.proxies = typeof opts.proxies === 'string' ? parseProxyList(opts.proxies) : opts.proxies;
     if (this.proxies.length === 0)
       throw new SumkeepError('config', 'upstream GOPROXY list contains no entries');
-    this.targets = this.proxies.map(proxyTarget);
+    this.targets = this.proxies.map((entry, i) => proxyTarget(entry, i));
     this.privatePatterns = opts.private ?? '';
     const connectMs = positiveInt(
       'timeouts.connectMs',
@@ -181,13 +182,16 @@ export class Upstream {
         if (signal?.aborted) throw signal.reason;
         if (!(e instanceof SumkeepError)) {
           // Our side failed (temporary directory, disk): not the proxy's fault, so no fall-through.
-          throw new SumkeepError('internal', `${path}@${version}: local error while fetching from upstream`, {
-            cause: e,
-          });
+          // Described by its error code, not kept as the cause: a cause's message, which names the
+          // temporary path, would be printed with this error in the log.
+          throw new SumkeepError(
+            'internal',
+            `${path}@${version}: local error while fetching from upstream (${fsReason(e)})`,
+          );
         }
         if (e.code === 'internal') throw e;
         if (e.code === 'upstream_not_found') {
-          notFound.push(target.kind === 'off' ? e.message : `${target.display}: ${e.message}`);
+          notFound.push(target.kind === 'off' ? e.message : `${target.shown}: ${e.message}`);
           if (target.kind === 'off') break;
           continue;
         }
@@ -256,7 +260,7 @@ export class Upstream {
     zipLabel: string,
   ): Promise<ZipHashResult> {
     try {
-      return await hashModuleZip(file, { path, version });
+      return await hashModuleZip(file, { path, version, label: zipLabel });
     } catch (e) {
       if (!(e instanceof SumkeepError)) throw e;
       if (e.code === 'invalid_zip') {
@@ -265,12 +269,14 @@ export class Upstream {
         }
         throw e;
       }
+      // e names the zip by its label only (and keeps no system error as its cause).
       if (target.kind !== 'file') {
-        throw new SumkeepError('internal', `${path}@${version}: cannot read the downloaded zip`, {
-          cause: e,
-        });
+        throw new SumkeepError(
+          'internal',
+          `${path}@${version}: cannot read the downloaded zip: ${e.message}`,
+        );
       }
-      throw new SumkeepError('upstream_error', `${zipLabel}: cannot read the zip`, { cause: e });
+      throw new SumkeepError('upstream_error', e.message);
     }
   }
 }
@@ -287,13 +293,9 @@ const NOUN: Partial<Record<SumkeepError['code'], string>> = {
 function wrapFailure(e: SumkeepError, path: string, version: string, target: ProxyTarget): SumkeepError {
   const noun = NOUN[e.code] ?? 'upstream error';
   const reason = e.message.replace(/\s+/g, ' ');
-  return new SumkeepError(
-    e.code,
-    scrubUserinfo(`${path}@${version}: ${noun} (${target.display}: ${reason})`),
-    {
-      cause: e,
-    },
-  );
+  return new SumkeepError(e.code, scrubUserinfo(`${path}@${version}: ${noun} (${target.shown}: ${reason})`), {
+    cause: e,
+  });
 }
 
 function positiveInt(name: string, v: number): number {
