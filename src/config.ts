@@ -14,6 +14,7 @@ export const SERVE_SETTINGS = [
   'listen',
   'url',
   'private',
+  'upstreamConcurrency',
   'batchDelayMs',
   'batchMax',
   'workers',
@@ -43,6 +44,8 @@ export interface ServeConfig {
   /** True when --url or SUMKEEP_URL gave it (else it follows the listen address). */
   urlGiven: boolean;
   privateGlobs: string;
+  /** Upstream HTTP requests in flight at once in this process (each worker has its own limit). */
+  upstreamConcurrency: number;
   batchDelayMs: number;
   batchMax: number;
   /** HTTP worker processes (node:cluster); 1 serves from this process. */
@@ -122,6 +125,7 @@ export function loadServeConfig(flags: ServeFlags, env: Env = process.env): Serv
     url,
     urlGiven: s.url !== undefined,
     privateGlobs: s.private ?? '',
+    upstreamConcurrency: s.upstreamConcurrency,
     batchDelayMs: s.batchDelayMs,
     batchMax: s.batchMax,
     workers: s.workers,

@@ -105,6 +105,13 @@ export const SETTINGS = {
     help: 'GOPRIVATE-syntax globs of modules never fetched upstream (they enter the log by ingest)',
     parse: text,
   }),
+  upstreamConcurrency: withDefault({
+    flag: 'upstream-concurrency',
+    arg: '<n>',
+    help: 'upstream HTTP requests in flight at once, over all lookups and retries (the rest wait in a queue)',
+    default: '16',
+    parse: whole(1, 1024),
+  }),
   batchDelayMs: withDefault({
     flag: 'batch-delay-ms',
     arg: '<ms>',

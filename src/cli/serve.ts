@@ -58,7 +58,11 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
     maxDelayMs: cfg.batchDelayMs,
     maxBatch: cfg.batchMax,
   });
-  const upstream = createUpstream({ proxies: cfg.upstream, privateGlobs: cfg.privateGlobs });
+  const upstream = createUpstream({
+    proxies: cfg.upstream,
+    privateGlobs: cfg.privateGlobs,
+    concurrency: cfg.upstreamConcurrency,
+  });
   const service = new LogService(store, sequencer, upstream);
   // The public URL is final only after listen (port 0 picks one); routes read it then.
   let publicUrl = cfg.url;

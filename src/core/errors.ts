@@ -46,6 +46,8 @@ export type ErrorCode =
   | 'key_exists'
   // a feature this server cannot offer as configured (e.g. no response-signing key)
   | 'unavailable'
+  /** The caller gave up (an HTTP client disconnected before its answer): nobody reads the result. */
+  | 'cancelled'
   | 'internal';
 
 export class SumkeepError extends Error {

@@ -33,6 +33,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   upstream_timeout: 504,
   unavailable: 503,
   store_busy: 503,
+  // nginx's "client closed request": the client has gone, so nobody sees it; it keeps the error
+  // out of the internal-error log and shows in the request metrics.
+  cancelled: 499,
 };
 
 export function toHttpError(e: unknown): HttpError {

@@ -58,6 +58,9 @@ export interface LogStats {
   treeSize: number;
   upstreamFetches: number;
   recordsAdded: number;
+  /** Upstream HTTP requests running now, and waiting for a slot (--upstream-concurrency). */
+  upstreamInFlight: number;
+  upstreamQueued: number;
 }
 
 export interface LogApi {

@@ -4,6 +4,12 @@
  * tiles, and compares go.sum lines with the log. Concurrent requests for one module version share
  * one upstream fetch and produce one record (single flight); the sequencer dedups again at the
  * batch level.
+ *
+ * Cancellation: a client passes an AbortSignal (LookupOptions.signal) that aborts when it goes
+ * away. Its lookup then rejects at once with the signal's reason, whatever the shared fetch is
+ * doing; the fetch itself is cancelled (its own AbortController, which the upstream passes down to
+ * its queue place and its HTTP requests) only when the last client that could leave has left. A
+ * client without a signal never leaves. A cancelled fetch records nothing and logs nothing.
  */
 import { SumkeepError, isSumkeepError } from '../core/errors.ts';
 import { formatRecordLines, type GoSumInvalid, type GoSumLine } from '../core/gosum.ts';
@@ -33,12 +39,21 @@ export interface ModuleSource {
     version: string,
     signal?: AbortSignal,
   ): Promise<{ zipHash: string; modHash: string; source: string }>;
+  /** Upstream requests running and queued now (src/upstream's limit), for /metrics. */
+  load?(): { active: number; queued: number };
 }
 
 export interface LookupResult {
   record: LogRecord;
   /** A signed head whose tree contains the record (record.id < head.size). */
   head: SignedHead;
+}
+
+/** One upstream fetch of a module version, and how many clients still wait for it. */
+interface Flight {
+  readonly done: Promise<LogRecord>;
+  readonly controller: AbortController;
+  waiters: number;
 }
 
 export interface ServiceStats {
@@ -72,7 +87,7 @@ export class LogService implements LogApi {
   readonly sequencer: Sequencer;
   private readonly upstream: ModuleSource | null;
   private readonly tiles: TileServer;
-  private readonly inflight = new Map<string, Promise<LogRecord>>();
+  private readonly inflight = new Map<string, Flight>();
   /** Records never change once logged, so a hit skips validation and the database. */
   private readonly records = new LruCache<string, { id: number; text: Uint8Array }>(RECORD_CACHE_ENTRIES);
   readonly counters: ServiceStats = { upstreamFetches: 0, recordsAdded: 0 };
@@ -104,7 +119,7 @@ export class LogService implements LogApi {
       if (opts.fill === false) {
         throw new SumkeepError('not_found', `${path}@${version}: not in the log`);
       }
-      record = await this.fill(path, version);
+      record = await this.fill(path, version, opts.signal);
     }
     return { record, head: await this.headCovering(record.id) };
   }
@@ -176,7 +191,13 @@ export class LogService implements LogApi {
   }
 
   stats(): LogStats {
-    return { treeSize: this.sequencer.latest()?.size ?? 0, ...this.counters };
+    const load = this.upstream?.load?.();
+    return {
+      treeSize: this.sequencer.latest()?.size ?? 0,
+      ...this.counters,
+      upstreamInFlight: load?.active ?? 0,
+      upstreamQueued: load?.queued ?? 0,
+    };
   }
 
   /** The latest head, re-read from the store when it does not yet cover `id` (another writer). */
@@ -191,17 +212,55 @@ export class LogService implements LogApi {
     return head;
   }
 
-  private fill(path: string, version: string): Promise<LogRecord> {
+  private fill(path: string, version: string, signal: AbortSignal | undefined): Promise<LogRecord> {
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
     const k = versionKey(path, version);
-    let p = this.inflight.get(k);
-    if (p === undefined) {
-      p = this.fetchAndAdd(path, version).finally(() => this.inflight.delete(k));
-      this.inflight.set(k, p);
+    let flight = this.inflight.get(k);
+    if (flight === undefined) {
+      const controller = new AbortController();
+      const f: Flight = {
+        controller,
+        waiters: 0,
+        done: this.fetchAndAdd(path, version, controller.signal).finally(() => {
+          if (this.inflight.get(k) === f) this.inflight.delete(k);
+        }),
+      };
+      // A cancelled fetch rejects when nobody waits for it any more.
+      f.done.catch(() => undefined);
+      this.inflight.set(k, f);
+      flight = f;
     }
-    return p;
+    return this.join(k, flight, signal);
   }
 
-  private async fetchAndAdd(path: string, version: string): Promise<LogRecord> {
+  /** `flight.done` for one client, which leaves when `signal` aborts (see the file comment). */
+  private join(k: string, flight: Flight, signal: AbortSignal | undefined): Promise<LogRecord> {
+    flight.waiters++;
+    if (signal === undefined) return flight.done;
+    return new Promise<LogRecord>((resolve, reject) => {
+      const leave = (): void => {
+        reject(signal.reason as Error);
+        if (--flight.waiters > 0) return;
+        // The last client is gone. A new client from now on starts a fetch of its own rather
+        // than joining one that is being cancelled.
+        if (this.inflight.get(k) === flight) this.inflight.delete(k);
+        flight.controller.abort(new SumkeepError('cancelled', `${k}: every client of this fetch went away`));
+      };
+      signal.addEventListener('abort', leave, { once: true });
+      flight.done.then(
+        (r) => {
+          signal.removeEventListener('abort', leave);
+          resolve(r);
+        },
+        (e: unknown) => {
+          signal.removeEventListener('abort', leave);
+          reject(e as Error);
+        },
+      );
+    });
+  }
+
+  private async fetchAndAdd(path: string, version: string, signal: AbortSignal): Promise<LogRecord> {
     if (this.upstream === null) {
       throw new SumkeepError(
         'not_found',
@@ -211,12 +270,15 @@ export class LogService implements LogApi {
     this.counters.upstreamFetches++;
     let m;
     try {
-      m = await this.upstream.fetchModule(path, version);
+      m = await this.upstream.fetchModule(path, version, signal);
     } catch (e) {
+      if (signal.aborted) throw signal.reason;
       // An oversized .mod or .zip is a refused module (410), not an oversized request (413).
       if (isSumkeepError(e, 'too_large')) throw new SumkeepError('invalid_zip', e.message, { cause: e });
       throw e;
     }
+    // Every client left while the answer came in: a cancelled fetch records nothing.
+    if (signal.aborted) throw signal.reason;
     const text = utf8(formatRecordLines(path, version, m.zipHash, m.modHash));
     const rec = await this.sequencer.add({ path, version, text, source: `upstream:${m.source}` });
     this.counters.recordsAdded++;

@@ -7,6 +7,8 @@
  *   with its reason (as fetch does) and nothing is retried.
  * - Sizes: a Content-Length above the limit is refused before reading; the body is counted as it
  *   arrives (after content decoding) and the read stops at limit + 1 bytes.
+ * - Concurrency: every attempt runs under the shared Limiter (limiter.ts), queued in arrival order;
+ *   the caller's signal also takes a queued attempt out of the queue.
  * - Retries with backoff (see backoff.ts) on 5xx, network errors and silence timeouts. Never on a
  *   4xx, an oversized body, or the total timeout (a proxy that is merely slow would be asked for
  *   the same slow answer again).
@@ -28,6 +30,7 @@ import type { ErrorCode } from '../core/errors.ts';
 import { SumkeepError } from '../core/errors.ts';
 import { backoffDelay, sleep } from './backoff.ts';
 import type { BackoffPolicy } from './backoff.ts';
+import type { Limiter } from './limiter.ts';
 import type { ProxyEntry } from './proxy-list.ts';
 import { displayProxy } from './proxy-list.ts';
 import { scrubUserinfo } from './redact.ts';
@@ -92,6 +95,8 @@ export interface TransportConfig {
   /** Total attempts per request, at least 1. */
   readonly attempts: number;
   readonly backoff: BackoffPolicy;
+  /** The process's limit on requests in flight: each attempt holds a slot while it runs. */
+  readonly limiter: Limiter;
 }
 
 /** A failed attempt, before the retry loop decides whether it is final. */
@@ -180,7 +185,8 @@ export class ProxyTransport {
   private async withRetries<T>(signal: AbortSignal | undefined, once: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await once();
+        // Waiting for a slot is not part of the attempt: its timers start once it holds one.
+        return await this.cfg.limiter.run(once, signal);
       } catch (e) {
         if (signal?.aborted) throw signal.reason;
         if (!(e instanceof AttemptFailure)) throw e;

@@ -35,7 +35,9 @@
  * Modules matching `--private` (GOPRIVATE glob syntax) are never fetched: 'private_module'.
  *
  * Safe to call concurrently: no state is shared between calls except the immutable
- * configuration, and every call has its own temporary directory.
+ * configuration and the limit on requests in flight (`concurrency`, shared by every call: a
+ * stalled upstream ties up at most that many requests, the rest wait in a queue they leave when
+ * their signal aborts), and every call has its own temporary directory.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -51,6 +53,7 @@ import type { ProxyList } from './proxy-list.ts';
 import { scrubUserinfo } from './redact.ts';
 import { fsReason } from '../fs-reason.ts';
 import { ProxyTransport, proxyTarget } from './transport.ts';
+import { Limiter } from './limiter.ts';
 import type { ProxyTarget } from './transport.ts';
 
 export interface FetchedModule {
@@ -89,6 +92,11 @@ export interface UpstreamOptions {
     /** Largest backoff step. Default 10 s. */
     readonly maxDelayMs?: number;
   };
+  /**
+   * Upstream HTTP requests in flight at once, over all calls (each attempt of each file takes a
+   * slot; the rest wait in a FIFO queue). Default 16 (`--upstream-concurrency`).
+   */
+  readonly concurrency?: number;
   /** The fetch implementation; default the global fetch. */
   readonly fetch?: typeof fetch;
   /** Where zips are downloaded to (a private directory is created inside per call). Default os.tmpdir(). */
@@ -107,6 +115,7 @@ export const UPSTREAM_DEFAULTS = {
   retryCount: 2,
   baseDelayMs: 250,
   maxDelayMs: 10_000,
+  concurrency: 16,
 } as const;
 
 export class Upstream {
@@ -118,6 +127,7 @@ export class Upstream {
   private readonly modLimit: number;
   private readonly zipLimit: number;
   private readonly tmpDir: string;
+  private readonly limiter: Limiter;
 
   /** Throws SumkeepError('config') for a bad list or option, at start rather than per request. */
   constructor(opts: UpstreamOptions) {
@@ -143,13 +153,20 @@ export class Upstream {
       opts.retries?.maxDelayMs ?? UPSTREAM_DEFAULTS.maxDelayMs,
     );
     this.tmpDir = opts.tmpDir ?? tmpdir();
+    this.limiter = new Limiter(positiveInt('concurrency', opts.concurrency ?? UPSTREAM_DEFAULTS.concurrency));
     this.transport = new ProxyTransport({
+      limiter: this.limiter,
       fetch: opts.fetch ?? globalThis.fetch,
       connectMs,
       totalMs,
       attempts: count + 1,
       backoff: { baseDelayMs, maxDelayMs, random: opts.random ?? Math.random },
     });
+  }
+
+  /** Upstream HTTP requests running now and waiting for a slot (for /metrics and tests). */
+  load(): { active: number; queued: number } {
+    return { active: this.limiter.active, queued: this.limiter.queued };
   }
 
   /** True when `path` matches the `--private` globs: it enters the log only by ingest. */

@@ -9,6 +9,7 @@ import type { ErrorCode } from '../../src/core/errors.ts';
 import { parseProxyList } from '../../src/upstream/proxy-list.ts';
 import { ProxyTransport, proxyTarget } from '../../src/upstream/transport.ts';
 import type { TransportConfig } from '../../src/upstream/transport.ts';
+import { Limiter } from '../../src/upstream/limiter.ts';
 import { FakeProxy } from '../helpers/fake-proxy.ts';
 
 const REL = 'example.com/m/@v/v1.0.0.mod';
@@ -22,6 +23,7 @@ function transport(over: Partial<TransportConfig> = {}): ProxyTransport {
     totalMs: 10_000,
     attempts: 3,
     backoff: { baseDelayMs: 1, maxDelayMs: 5, random: () => 0 },
+    limiter: new Limiter(16),
     ...over,
   });
 }
