@@ -15,6 +15,7 @@ export const SERVE_SETTINGS = [
   'url',
   'private',
   'upstreamConcurrency',
+  'negativeCacheTtl',
   'batchDelayMs',
   'batchMax',
   'workers',
@@ -46,6 +47,8 @@ export interface ServeConfig {
   privateGlobs: string;
   /** Upstream HTTP requests in flight at once in this process (each worker has its own limit). */
   upstreamConcurrency: number;
+  /** Seconds a missing or refused module version is answered from memory; 0: not at all. */
+  negativeCacheTtlS: number;
   batchDelayMs: number;
   batchMax: number;
   /** HTTP worker processes (node:cluster); 1 serves from this process. */
@@ -126,6 +129,7 @@ export function loadServeConfig(flags: ServeFlags, env: Env = process.env): Serv
     urlGiven: s.url !== undefined,
     privateGlobs: s.private ?? '',
     upstreamConcurrency: s.upstreamConcurrency,
+    negativeCacheTtlS: s.negativeCacheTtl,
     batchDelayMs: s.batchDelayMs,
     batchMax: s.batchMax,
     workers: s.workers,

@@ -112,6 +112,13 @@ export const SETTINGS = {
     default: '16',
     parse: whole(1, 1024),
   }),
+  negativeCacheTtl: withDefault({
+    flag: 'negative-cache-ttl',
+    arg: '<seconds>',
+    help: 'how long a version the upstream does not have, or a refused one, is answered from memory (0: off)',
+    default: '60',
+    parse: whole(0, 86_400),
+  }),
   batchDelayMs: withDefault({
     flag: 'batch-delay-ms',
     arg: '<ms>',

@@ -63,7 +63,9 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
     privateGlobs: cfg.privateGlobs,
     concurrency: cfg.upstreamConcurrency,
   });
-  const service = new LogService(store, sequencer, upstream);
+  const service = new LogService(store, sequencer, upstream, {
+    negativeCacheTtlMs: cfg.negativeCacheTtlS * 1000,
+  });
   // The public URL is final only after listen (port 0 picks one); routes read it then.
   let publicUrl = cfg.url;
   const app = buildServer({

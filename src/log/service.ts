@@ -11,7 +11,7 @@
  * its queue place and its HTTP requests) only when the last client that could leave has left. A
  * client without a signal never leaves. A cancelled fetch records nothing and logs nothing.
  */
-import { SumkeepError, isSumkeepError } from '../core/errors.ts';
+import { SumkeepError, isRefusal, isSumkeepError } from '../core/errors.ts';
 import { formatRecordLines, type GoSumInvalid, type GoSumLine } from '../core/gosum.ts';
 import { checkModuleVersion } from '../core/module.ts';
 import { utf8 } from '../core/bytes.ts';
@@ -31,6 +31,7 @@ import type {
 import { compareGoSum, loggedHashes, versionKey, type Logged } from './compare.ts';
 import type { Sequencer } from './sequencer.ts';
 import { TileServer } from './tiles.ts';
+import { NegativeCache } from './negative-cache.ts';
 
 /** What the service needs from an upstream GOPROXY client (src/upstream). */
 export interface ModuleSource {
@@ -71,16 +72,22 @@ const CHECK_FETCH_CONCURRENCY = 8;
  * line stays `unknown` with the reason (one unreachable module must not hide the answer for the
  * rest). Other errors are server faults and fail the check.
  */
-const UNKNOWN_CODES = new Set([
-  'not_found',
-  'upstream_not_found',
-  'upstream_error',
-  'upstream_timeout',
-  'invalid_zip',
-  'module_mismatch',
-  'private_module',
-  'too_large',
-]);
+const UNAVAILABLE_CODES = new Set(['not_found', 'upstream_not_found', 'upstream_error', 'upstream_timeout']);
+const leavesUnknown = (e: unknown): e is SumkeepError =>
+  isSumkeepError(e) && (isRefusal(e) || UNAVAILABLE_CODES.has(e.code));
+
+/** Module versions whose lasting upstream failure is remembered (a few hundred bytes each). */
+const NEGATIVE_CACHE_ENTRIES = 10_000;
+
+export interface LogServiceOptions {
+  /**
+   * How long a version the upstream does not have, or a refused one, is answered from memory
+   * (--negative-cache-ttl, in ms). Default 0: not remembered.
+   */
+  negativeCacheTtlMs?: number;
+  /** Clock for the negative cache (tests). */
+  now?: () => number;
+}
 
 export class LogService implements LogApi {
   readonly store: Store;
@@ -90,13 +97,20 @@ export class LogService implements LogApi {
   private readonly inflight = new Map<string, Flight>();
   /** Records never change once logged, so a hit skips validation and the database. */
   private readonly records = new LruCache<string, { id: number; text: Uint8Array }>(RECORD_CACHE_ENTRIES);
+  private readonly negative: NegativeCache;
   readonly counters: ServiceStats = { upstreamFetches: 0, recordsAdded: 0 };
 
-  constructor(store: Store, sequencer: Sequencer, upstream: ModuleSource | null) {
+  constructor(
+    store: Store,
+    sequencer: Sequencer,
+    upstream: ModuleSource | null,
+    opts: LogServiceOptions = {},
+  ) {
     this.store = store;
     this.sequencer = sequencer;
     this.upstream = upstream;
     this.tiles = new TileServer(store);
+    this.negative = new NegativeCache(opts.negativeCacheTtlMs ?? 0, NEGATIVE_CACHE_ENTRIES, opts.now);
   }
 
   async lookup(path: string, version: string, opts: LookupOptions = {}): Promise<LookupAnswer> {
@@ -167,7 +181,7 @@ export class LogService implements LogApi {
           const looked = await this.lookupRecord(l.path, l.version, { signal: opts.signal });
           found.set(key, loggedHashes(looked.record));
         } catch (e) {
-          if (!isSumkeepError(e) || !UNKNOWN_CODES.has(e.code)) throw e;
+          if (!leavesUnknown(e)) throw e;
           found.set(key, { reason: e.message.split('\n')[0]!.slice(0, 500) });
         }
       });
@@ -217,6 +231,10 @@ export class LogService implements LogApi {
     const k = versionKey(path, version);
     let flight = this.inflight.get(k);
     if (flight === undefined) {
+      // Asked only when the log does not hold the version (the caller looked first): a version
+      // ingested meanwhile is served, whatever the upstream said before.
+      const known = this.negative.get(k);
+      if (known !== undefined) return Promise.reject(known);
       const controller = new AbortController();
       const f: Flight = {
         controller,
@@ -274,8 +292,11 @@ export class LogService implements LogApi {
     } catch (e) {
       if (signal.aborted) throw signal.reason;
       // An oversized .mod or .zip is a refused module (410), not an oversized request (413).
-      if (isSumkeepError(e, 'too_large')) throw new SumkeepError('invalid_zip', e.message, { cause: e });
-      throw e;
+      const failure = isSumkeepError(e, 'too_large')
+        ? new SumkeepError('invalid_zip', e.message, { cause: e })
+        : e;
+      this.negative.remember(versionKey(path, version), failure);
+      throw failure;
     }
     // Every client left while the answer came in: a cancelled fetch records nothing.
     if (signal.aborted) throw signal.reason;

@@ -37,7 +37,8 @@ async function service() {
     maxBatch: 10,
   });
   const source = new HeldSource();
-  const svc = new LogService(store, seq, source);
+  // With a negative cache: a cancelled fetch must not be remembered as a failure.
+  const svc = new LogService(store, seq, source, { negativeCacheTtlMs: 60_000 });
   return {
     svc,
     source,
