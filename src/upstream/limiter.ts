@@ -19,7 +19,7 @@ export class Limiter {
     this.max = max;
   }
 
-  /** Tasks running now. */
+  /** Slots held: tasks running, and a slot just freed until it is handed over (see release). */
   get active(): number {
     return this.running;
   }
@@ -60,14 +60,23 @@ export class Limiter {
     });
   }
 
+  /**
+   * The slot passes to the first waiter on the next turn of the event loop, not at once: when many
+   * clients disconnect together (a load balancer drops its connections, a CI job is cancelled),
+   * the running fetches they abort free their slots while the close events of the queued clients
+   * of the same I/O round are still to be handled; handing over at once would start an upstream
+   * request for each of those, only to abort it a moment later. The slot stays counted meanwhile,
+   * so that no newcomer overtakes the queue.
+   */
   private release(): void {
-    const next = this.waiting.values().next();
-    if (next.done) {
-      this.running--;
-      return;
-    }
-    // The slot passes straight to the first waiter: nobody can overtake it in between.
-    this.waiting.delete(next.value);
-    next.value();
+    setImmediate(() => {
+      const next = this.waiting.values().next();
+      if (next.done) {
+        this.running--;
+        return;
+      }
+      this.waiting.delete(next.value);
+      next.value();
+    });
   }
 }

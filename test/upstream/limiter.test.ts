@@ -13,7 +13,8 @@ function deferred<T = void>() {
   return { promise, resolve, reject };
 }
 
-const tick = () => new Promise((r) => setImmediate(r));
+/** Lets the limiter hand a freed slot over (on the next turn of the event loop). */
+const tick = () => new Promise((r) => setTimeout(r, 10));
 
 describe('Limiter', () => {
   it('runs at most max at once and starts the queued in arrival order', async () => {
@@ -41,6 +42,7 @@ describe('Limiter', () => {
     for (const g of gates) g.resolve();
     assert.deepEqual(await Promise.all(runs), [0, 1, 2, 3, 4]);
     assert.equal(most, 2);
+    await tick();
     assert.deepEqual([lim.active, lim.queued], [0, 0]);
   });
 
@@ -53,6 +55,7 @@ describe('Limiter', () => {
       /boom/,
     );
     assert.equal(await lim.run(async () => 'next'), 'next');
+    await tick();
     assert.equal(lim.active, 0);
   });
 
@@ -99,6 +102,26 @@ describe('Limiter', () => {
     ac.abort(new Error('stop'));
     await assert.rejects(running, /stop/);
     assert.equal(await lim.run(async () => 1), 1);
+  });
+
+  it('hands a freed slot to a waiter only after the clients that left in the same turn are gone', async () => {
+    const lim = new Limiter(1);
+    const gate = deferred();
+    const first = lim.run(() => gate.promise);
+    const ac = new AbortController();
+    let started = false;
+    const second = lim.run(async () => {
+      started = true;
+    }, ac.signal);
+    await tick();
+    // The running task ends and the queued client leaves in the same turn of the event loop.
+    gate.resolve();
+    await first;
+    ac.abort(new Error('gone'));
+    await assert.rejects(second, /gone/);
+    await tick();
+    assert.equal(started, false);
+    assert.deepEqual([lim.active, lim.queued], [0, 0]);
   });
 
   it('refuses a limit below 1', () => {
