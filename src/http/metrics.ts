@@ -36,6 +36,14 @@ export function registerMetrics(app: FastifyInstance, log: LogApi): Registry {
     },
   });
   new Gauge({
+    name: 'sumkeep_upstream_fetches_cancelled',
+    help: 'Upstream fetches cancelled since start because every client waiting for them disconnected',
+    registers: [registry],
+    collect() {
+      this.set(log.stats().fetchesCancelled);
+    },
+  });
+  new Gauge({
     name: 'sumkeep_upstream_requests_in_flight',
     help: 'Upstream HTTP requests running now (at most --upstream-concurrency)',
     registers: [registry],

@@ -57,6 +57,8 @@ export interface Readiness {
 export interface LogStats {
   treeSize: number;
   upstreamFetches: number;
+  /** Upstream fetches cancelled because every client waiting for them had gone. */
+  fetchesCancelled: number;
   recordsAdded: number;
   /** Upstream HTTP requests running now, and waiting for a slot (--upstream-concurrency). */
   upstreamInFlight: number;

@@ -59,6 +59,8 @@ interface Flight {
 
 export interface ServiceStats {
   upstreamFetches: number;
+  /** Fetches cancelled because every client waiting for them had gone. */
+  fetchesCancelled: number;
   recordsAdded: number;
 }
 
@@ -98,7 +100,7 @@ export class LogService implements LogApi {
   /** Records never change once logged, so a hit skips validation and the database. */
   private readonly records = new LruCache<string, { id: number; text: Uint8Array }>(RECORD_CACHE_ENTRIES);
   private readonly negative: NegativeCache;
-  readonly counters: ServiceStats = { upstreamFetches: 0, recordsAdded: 0 };
+  readonly counters: ServiceStats = { upstreamFetches: 0, fetchesCancelled: 0, recordsAdded: 0 };
 
   constructor(
     store: Store,
@@ -262,6 +264,7 @@ export class LogService implements LogApi {
         // The last client is gone. A new client from now on starts a fetch of its own rather
         // than joining one that is being cancelled.
         if (this.inflight.get(k) === flight) this.inflight.delete(k);
+        this.counters.fetchesCancelled++;
         flight.controller.abort(new SumkeepError('cancelled', `${k}: every client of this fetch went away`));
       };
       signal.addEventListener('abort', leave, { once: true });

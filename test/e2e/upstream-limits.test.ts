@@ -118,6 +118,10 @@ describe('upstream limit and cancellation through the server', () => {
     await fake.stop();
   });
 
+  const cancelledFetches = async (): Promise<number> => {
+    const m = /^sumkeep_upstream_fetches_cancelled (\d+)$/m.exec((await send(base, '/metrics').answer).body);
+    return m ? Number(m[1]) : NaN;
+  };
   const stalledAsked = () => fake.requests.filter((r) => r.path.startsWith(`/${STALLED}/`));
 
   it(`keeps ${LIMIT} upstream requests in flight for 40 lookups; leaving clients free their places`, async () => {
@@ -174,6 +178,7 @@ describe('upstream limit and cancellation through the server', () => {
   });
 
   it('cancels a fetch for /api/v1/gosum and /api/v1/verify?fetch=1 when the client leaves', async () => {
+    const cancelledBefore = await cancelledFetches();
     const gosum = send(base, `/api/v1/gosum/${STALLED}@v1.0.60`);
     const verify = send(base, '/api/v1/verify?fetch=1', {
       method: 'POST',
@@ -191,5 +196,6 @@ describe('upstream limit and cancellation through the server', () => {
     );
     await until(() => upstream.load().active === 0, 'the slots to be free');
     assert.equal(await store.lookup(STALLED, 'v1.0.60'), null);
+    assert.equal(await cancelledFetches(), cancelledBefore + 2);
   });
 });
