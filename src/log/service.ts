@@ -55,6 +55,8 @@ interface Flight {
   readonly done: Promise<LogRecord>;
   readonly controller: AbortController;
   waiters: number;
+  /** The fetch has ended (a client leaving after that cancels nothing). */
+  settled: boolean;
 }
 
 export interface ServiceStats {
@@ -241,7 +243,9 @@ export class LogService implements LogApi {
       const f: Flight = {
         controller,
         waiters: 0,
+        settled: false,
         done: this.fetchAndAdd(path, version, controller.signal).finally(() => {
+          f.settled = true;
           if (this.inflight.get(k) === f) this.inflight.delete(k);
         }),
       };
@@ -260,7 +264,7 @@ export class LogService implements LogApi {
     return new Promise<LogRecord>((resolve, reject) => {
       const leave = (): void => {
         reject(signal.reason as Error);
-        if (--flight.waiters > 0) return;
+        if (--flight.waiters > 0 || flight.settled) return;
         // The last client is gone. A new client from now on starts a fetch of its own rather
         // than joining one that is being cancelled.
         if (this.inflight.get(k) === flight) this.inflight.delete(k);
