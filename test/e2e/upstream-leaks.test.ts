@@ -107,7 +107,7 @@ describe('upstream errors name no local path and no credential', () => {
   const clean = (what: string, text: string): void => {
     for (const f of forbidden) assert.ok(!text.includes(f), `${what} shows ${JSON.stringify(f)}: ${text}`);
   };
-  const opts = { timeouts: { connectMs: 2_000, totalMs: 10_000 }, retries: { count: 0 } } as const;
+  const opts = { timeouts: { connectMs: 20_000, totalMs: 60_000 }, retries: { count: 0 } } as const;
 
   const mirrorCases: [string, number, RegExp][] = [
     ['truncated', 410, /@v\/v1\.0\.0\.zip/],
