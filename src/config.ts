@@ -18,6 +18,8 @@ export const SERVE_SETTINGS = [
   'listen',
   'url',
   'private',
+  'upstreamConcurrency',
+  'negativeCacheTtl',
   'batchDelayMs',
   'batchMax',
   'workers',
@@ -62,6 +64,10 @@ export interface ServeConfig {
   privateFrom: readonly string[];
   /** Warnings about the patterns (white space trimmed), printed at start. */
   privateNotes: string[];
+  /** Upstream HTTP requests in flight at once in this process (each worker has its own limit). */
+  upstreamConcurrency: number;
+  /** Seconds a missing or refused module version is answered from memory; 0: not at all. */
+  negativeCacheTtlS: number;
   batchDelayMs: number;
   batchMax: number;
   /** HTTP worker processes (node:cluster); 1 serves from this process. */
@@ -262,6 +268,8 @@ export function loadServeConfig(flags: ServeFlags, env: Env = process.env): Serv
     privatePatterns: priv.patterns,
     privateFrom: priv.from,
     privateNotes: priv.notes,
+    upstreamConcurrency: s.upstreamConcurrency,
+    negativeCacheTtlS: s.negativeCacheTtl,
     batchDelayMs: s.batchDelayMs,
     batchMax: s.batchMax,
     workers: s.workers,

@@ -130,6 +130,20 @@ export const SETTINGS = {
     defaultHelp: 'GOPRIVATE and GONOSUMDB together',
     parse: text,
   }),
+  upstreamConcurrency: withDefault({
+    flag: 'upstream-concurrency',
+    arg: '<n>',
+    help: 'upstream HTTP requests in flight at once, over all lookups and retries (the rest wait in a queue)',
+    default: '16',
+    parse: whole(1, 1024),
+  }),
+  negativeCacheTtl: withDefault({
+    flag: 'negative-cache-ttl',
+    arg: '<seconds>',
+    help: 'how long a version the upstream does not have, or a refused one, is answered from memory (0: off)',
+    default: '60',
+    parse: whole(0, 86_400),
+  }),
   batchDelayMs: withDefault({
     flag: 'batch-delay-ms',
     arg: '<ms>',

@@ -67,8 +67,11 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
     proxies: cfg.upstream,
     privatePatterns: cfg.privatePatterns,
     privateSource: cfg.privateFrom.join(' or ') || '--private',
+    concurrency: cfg.upstreamConcurrency,
   });
-  const service = new LogService(store, sequencer, upstream);
+  const service = new LogService(store, sequencer, upstream, {
+    negativeCacheTtlMs: cfg.negativeCacheTtlS * 1000,
+  });
   // The public URL is final only after listen (port 0 picks one); routes read it then.
   let publicUrl = cfg.url;
   const app = buildServer({

@@ -46,6 +46,8 @@ export type ErrorCode =
   | 'key_exists'
   // a feature this server cannot offer as configured (e.g. no response-signing key)
   | 'unavailable'
+  /** The caller gave up (an HTTP client disconnected before its answer): nobody reads the result. */
+  | 'cancelled'
   | 'internal';
 
 export class SumkeepError extends Error {
@@ -61,4 +63,21 @@ export class SumkeepError extends Error {
 /** True when `e` is a SumkeepError, optionally with the given code. */
 export function isSumkeepError(e: unknown, code?: ErrorCode): e is SumkeepError {
   return e instanceof SumkeepError && (code === undefined || e.code === code);
+}
+
+/**
+ * The module version was refused for what the upstream served, not because it could not be had
+ * right now: the one list of refusals (410 Gone over HTTP, remembered by the negative cache, an
+ * `unknown` reason in a go.sum check). Policy and cross-check refusals belong here too. An
+ * oversized file from the upstream is refused as 'invalid_zip' (the log layer turns the
+ * upstream's 'too_large' into it: 413 would blame the client's request).
+ */
+const REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'invalid_zip',
+  'module_mismatch',
+  'private_module',
+]);
+
+export function isRefusal(e: unknown): boolean {
+  return e instanceof SumkeepError && REFUSALS.has(e.code);
 }

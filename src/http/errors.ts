@@ -5,7 +5,7 @@
  * log only, so no internals (SQL, paths, stack traces, secrets) ever reach a response.
  */
 import type { ErrorCode } from '../core/errors.ts';
-import { isSumkeepError } from '../core/errors.ts';
+import { isRefusal, isSumkeepError } from '../core/errors.ts';
 
 export interface HttpError {
   status: number;
@@ -23,9 +23,6 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   malformed_tile: 400,
   not_found: 404,
   upstream_not_found: 404,
-  invalid_zip: 410,
-  module_mismatch: 410,
-  private_module: 410,
   too_large: 413,
   unsupported_media_type: 415,
   conflict: 409,
@@ -33,11 +30,15 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   upstream_timeout: 504,
   unavailable: 503,
   store_busy: 503,
+  // nginx's "client closed request": the client has gone, so nobody sees it; it keeps the error
+  // out of the internal-error log and shows in the request metrics.
+  cancelled: 499,
 };
 
 export function toHttpError(e: unknown): HttpError {
   if (isSumkeepError(e)) {
-    const status = STATUS[e.code];
+    // A refused module (core/errors.ts isRefusal) is gone for good: 410.
+    const status = isRefusal(e) ? 410 : STATUS[e.code];
     if (status !== undefined) return { status, message: oneLine(e.message), internal: false };
   }
   return { status: 500, message: 'internal server error', internal: true };

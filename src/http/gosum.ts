@@ -10,6 +10,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isSumkeepError } from '../core/errors.ts';
 import type { LogApi } from '../log/api.ts';
+import { clientGone } from './client-gone.ts';
 import type { ResponseSigner } from '../keys/types.ts';
 import { parseLookupTarget } from './sumdb.ts';
 import { requireSigner, signedResponseHook } from './sign.ts';
@@ -44,7 +45,7 @@ export function registerGosumRoutes(app: FastifyInstance, opts: GosumRouteOption
     async (req: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply) => {
       requireSigner(opts.signer);
       const { path, version } = parseApiTarget(req.params['*']);
-      const { text } = await opts.log.lookup(path, version);
+      const { text } = await opts.log.lookup(path, version, { signal: clientGone(reply) });
       return reply.header('content-type', TEXT).header('cache-control', 'no-cache').send(Buffer.from(text));
     },
   );

@@ -35,6 +35,30 @@ export function registerMetrics(app: FastifyInstance, log: LogApi): Registry {
       this.set(log.stats().upstreamFetches);
     },
   });
+  new Gauge({
+    name: 'sumkeep_upstream_fetches_cancelled',
+    help: 'Upstream fetches cancelled since start because every client waiting for them disconnected',
+    registers: [registry],
+    collect() {
+      this.set(log.stats().fetchesCancelled);
+    },
+  });
+  new Gauge({
+    name: 'sumkeep_upstream_requests_in_flight',
+    help: 'Upstream HTTP requests running now (at most --upstream-concurrency)',
+    registers: [registry],
+    collect() {
+      this.set(log.stats().upstreamInFlight);
+    },
+  });
+  new Gauge({
+    name: 'sumkeep_upstream_requests_queued',
+    help: 'Upstream HTTP requests waiting for a slot under --upstream-concurrency',
+    registers: [registry],
+    collect() {
+      this.set(log.stats().upstreamQueued);
+    },
+  });
 
   // Labelled children are looked up once per route and status: prom-client hashes the label set
   // on every labels() call, which costs more than serving a cached lookup.

@@ -12,6 +12,7 @@ import { SumkeepError } from '../core/errors.ts';
 import { unescapePath, unescapeVersion } from '../core/module.ts';
 import { formatRecord } from '../core/tlog/index.ts';
 import type { LogApi } from '../log/api.ts';
+import { clientGone } from './client-gone.ts';
 
 const TEXT = 'text/plain; charset=utf-8';
 const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -56,7 +57,7 @@ export function registerSumdbRoutes(app: FastifyInstance, opts: SumdbRouteOption
 
   const lookup = async (req: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply) => {
     const { path, version } = parseLookupTarget(req.params['*']);
-    const found = await log.lookup(path, version);
+    const found = await log.lookup(path, version, { signal: clientGone(reply) });
     return reply
       .header('content-type', TEXT)
       .header('cache-control', 'no-cache')

@@ -21,6 +21,7 @@ import { SumkeepError } from '../core/errors.ts';
 import { parseGoSumBytes } from '../verify/gosum-text.ts';
 import { decodeUtf8 } from '../core/bytes.ts';
 import type { LogApi } from '../log/api.ts';
+import { clientGone } from './client-gone.ts';
 import type { ResponseSigner } from '../keys/types.ts';
 import { summarize, type VerifyResponse } from '../verify/response.ts';
 import { requireSigner, signedResponseHook } from './sign.ts';
@@ -102,7 +103,7 @@ export function registerVerifyRoutes(app: FastifyInstance, opts: VerifyRouteOpti
     const raw = req.body instanceof Uint8Array ? req.body : new Uint8Array(0);
     const parsed = parseGoSumBytes(raw, { maxLines });
 
-    const { results, head } = await log.checkGoSum(parsed, { fetch, maxFetch });
+    const { results, head } = await log.checkGoSum(parsed, { fetch, maxFetch, signal: clientGone(reply) });
 
     const mismatched = results.filter((r) => r.status === 'mismatch');
     for (const r of mismatched.slice(0, MAX_LOGGED_MISMATCHES)) {

@@ -57,7 +57,12 @@ export interface Readiness {
 export interface LogStats {
   treeSize: number;
   upstreamFetches: number;
+  /** Upstream fetches cancelled because every client waiting for them had gone. */
+  fetchesCancelled: number;
   recordsAdded: number;
+  /** Upstream HTTP requests running now, and waiting for a slot (--upstream-concurrency). */
+  upstreamInFlight: number;
+  upstreamQueued: number;
 }
 
 export interface LogApi {

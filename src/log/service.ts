@@ -4,8 +4,14 @@
  * tiles, and compares go.sum lines with the log. Concurrent requests for one module version share
  * one upstream fetch and produce one record (single flight); the sequencer dedups again at the
  * batch level.
+ *
+ * Cancellation: a client passes an AbortSignal (LookupOptions.signal) that aborts when it goes
+ * away. Its lookup then rejects at once with the signal's reason, whatever the shared fetch is
+ * doing; the fetch itself is cancelled (its own AbortController, which the upstream passes down to
+ * its queue place and its HTTP requests) only when the last client that could leave has left. A
+ * client without a signal never leaves. A cancelled fetch records nothing and logs nothing.
  */
-import { SumkeepError, isSumkeepError } from '../core/errors.ts';
+import { SumkeepError, isRefusal, isSumkeepError } from '../core/errors.ts';
 import { formatRecordLines, type GoSumInvalid, type GoSumLine } from '../core/gosum.ts';
 import { checkModuleVersion } from '../core/module.ts';
 import { utf8 } from '../core/bytes.ts';
@@ -25,6 +31,7 @@ import type {
 import { compareGoSum, loggedHashes, versionKey, type Logged } from './compare.ts';
 import type { Sequencer } from './sequencer.ts';
 import { TileServer } from './tiles.ts';
+import { NegativeCache } from './negative-cache.ts';
 
 /** What the service needs from an upstream GOPROXY client (src/upstream). */
 export interface ModuleSource {
@@ -33,6 +40,8 @@ export interface ModuleSource {
     version: string,
     signal?: AbortSignal,
   ): Promise<{ zipHash: string; modHash: string; source: string }>;
+  /** Upstream requests running and queued now (src/upstream's limit), for /metrics. */
+  load?(): { active: number; queued: number };
 }
 
 export interface LookupResult {
@@ -41,8 +50,19 @@ export interface LookupResult {
   head: SignedHead;
 }
 
+/** One upstream fetch of a module version, and how many clients still wait for it. */
+interface Flight {
+  readonly done: Promise<LogRecord>;
+  readonly controller: AbortController;
+  waiters: number;
+  /** The fetch has ended (a client leaving after that cancels nothing). */
+  settled: boolean;
+}
+
 export interface ServiceStats {
   upstreamFetches: number;
+  /** Fetches cancelled because every client waiting for them had gone. */
+  fetchesCancelled: number;
   recordsAdded: number;
 }
 
@@ -56,32 +76,45 @@ const CHECK_FETCH_CONCURRENCY = 8;
  * line stays `unknown` with the reason (one unreachable module must not hide the answer for the
  * rest). Other errors are server faults and fail the check.
  */
-const UNKNOWN_CODES = new Set([
-  'not_found',
-  'upstream_not_found',
-  'upstream_error',
-  'upstream_timeout',
-  'invalid_zip',
-  'module_mismatch',
-  'private_module',
-  'too_large',
-]);
+const UNAVAILABLE_CODES = new Set(['not_found', 'upstream_not_found', 'upstream_error', 'upstream_timeout']);
+const leavesUnknown = (e: unknown): e is SumkeepError =>
+  isSumkeepError(e) && (isRefusal(e) || UNAVAILABLE_CODES.has(e.code));
+
+/** Module versions whose lasting upstream failure is remembered (a few hundred bytes each). */
+const NEGATIVE_CACHE_ENTRIES = 10_000;
+
+export interface LogServiceOptions {
+  /**
+   * How long a version the upstream does not have, or a refused one, is answered from memory
+   * (--negative-cache-ttl, in ms). Default 0: not remembered.
+   */
+  negativeCacheTtlMs?: number;
+  /** Clock for the negative cache (tests). */
+  now?: () => number;
+}
 
 export class LogService implements LogApi {
   readonly store: Store;
   readonly sequencer: Sequencer;
   private readonly upstream: ModuleSource | null;
   private readonly tiles: TileServer;
-  private readonly inflight = new Map<string, Promise<LogRecord>>();
+  private readonly inflight = new Map<string, Flight>();
   /** Records never change once logged, so a hit skips validation and the database. */
   private readonly records = new LruCache<string, { id: number; text: Uint8Array }>(RECORD_CACHE_ENTRIES);
-  readonly counters: ServiceStats = { upstreamFetches: 0, recordsAdded: 0 };
+  private readonly negative: NegativeCache;
+  readonly counters: ServiceStats = { upstreamFetches: 0, fetchesCancelled: 0, recordsAdded: 0 };
 
-  constructor(store: Store, sequencer: Sequencer, upstream: ModuleSource | null) {
+  constructor(
+    store: Store,
+    sequencer: Sequencer,
+    upstream: ModuleSource | null,
+    opts: LogServiceOptions = {},
+  ) {
     this.store = store;
     this.sequencer = sequencer;
     this.upstream = upstream;
     this.tiles = new TileServer(store);
+    this.negative = new NegativeCache(opts.negativeCacheTtlMs ?? 0, NEGATIVE_CACHE_ENTRIES, opts.now);
   }
 
   async lookup(path: string, version: string, opts: LookupOptions = {}): Promise<LookupAnswer> {
@@ -104,7 +137,7 @@ export class LogService implements LogApi {
       if (opts.fill === false) {
         throw new SumkeepError('not_found', `${path}@${version}: not in the log`);
       }
-      record = await this.fill(path, version);
+      record = await this.fill(path, version, opts.signal);
     }
     return { record, head: await this.headCovering(record.id) };
   }
@@ -152,7 +185,7 @@ export class LogService implements LogApi {
           const looked = await this.lookupRecord(l.path, l.version, { signal: opts.signal });
           found.set(key, loggedHashes(looked.record));
         } catch (e) {
-          if (!isSumkeepError(e) || !UNKNOWN_CODES.has(e.code)) throw e;
+          if (!leavesUnknown(e)) throw e;
           found.set(key, { reason: e.message.split('\n')[0]!.slice(0, 500) });
         }
       });
@@ -176,7 +209,13 @@ export class LogService implements LogApi {
   }
 
   stats(): LogStats {
-    return { treeSize: this.sequencer.latest()?.size ?? 0, ...this.counters };
+    const load = this.upstream?.load?.();
+    return {
+      treeSize: this.sequencer.latest()?.size ?? 0,
+      ...this.counters,
+      upstreamInFlight: load?.active ?? 0,
+      upstreamQueued: load?.queued ?? 0,
+    };
   }
 
   /** The latest head, re-read from the store when it does not yet cover `id` (another writer). */
@@ -191,17 +230,62 @@ export class LogService implements LogApi {
     return head;
   }
 
-  private fill(path: string, version: string): Promise<LogRecord> {
+  private fill(path: string, version: string, signal: AbortSignal | undefined): Promise<LogRecord> {
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
     const k = versionKey(path, version);
-    let p = this.inflight.get(k);
-    if (p === undefined) {
-      p = this.fetchAndAdd(path, version).finally(() => this.inflight.delete(k));
-      this.inflight.set(k, p);
+    let flight = this.inflight.get(k);
+    if (flight === undefined) {
+      // Asked only when the log does not hold the version (the caller looked first): a version
+      // ingested meanwhile is served, whatever the upstream said before.
+      const known = this.negative.get(k);
+      if (known !== undefined) return Promise.reject(known);
+      const controller = new AbortController();
+      const f: Flight = {
+        controller,
+        waiters: 0,
+        settled: false,
+        done: this.fetchAndAdd(path, version, controller.signal).finally(() => {
+          f.settled = true;
+          if (this.inflight.get(k) === f) this.inflight.delete(k);
+        }),
+      };
+      // A cancelled fetch rejects when nobody waits for it any more.
+      f.done.catch(() => undefined);
+      this.inflight.set(k, f);
+      flight = f;
     }
-    return p;
+    return this.join(k, flight, signal);
   }
 
-  private async fetchAndAdd(path: string, version: string): Promise<LogRecord> {
+  /** `flight.done` for one client, which leaves when `signal` aborts (see the file comment). */
+  private join(k: string, flight: Flight, signal: AbortSignal | undefined): Promise<LogRecord> {
+    flight.waiters++;
+    if (signal === undefined) return flight.done;
+    return new Promise<LogRecord>((resolve, reject) => {
+      const leave = (): void => {
+        reject(signal.reason as Error);
+        if (--flight.waiters > 0 || flight.settled) return;
+        // The last client is gone. A new client from now on starts a fetch of its own rather
+        // than joining one that is being cancelled.
+        if (this.inflight.get(k) === flight) this.inflight.delete(k);
+        this.counters.fetchesCancelled++;
+        flight.controller.abort(new SumkeepError('cancelled', `${k}: every client of this fetch went away`));
+      };
+      signal.addEventListener('abort', leave, { once: true });
+      flight.done.then(
+        (r) => {
+          signal.removeEventListener('abort', leave);
+          resolve(r);
+        },
+        (e: unknown) => {
+          signal.removeEventListener('abort', leave);
+          reject(e as Error);
+        },
+      );
+    });
+  }
+
+  private async fetchAndAdd(path: string, version: string, signal: AbortSignal): Promise<LogRecord> {
     if (this.upstream === null) {
       throw new SumkeepError(
         'not_found',
@@ -211,12 +295,18 @@ export class LogService implements LogApi {
     this.counters.upstreamFetches++;
     let m;
     try {
-      m = await this.upstream.fetchModule(path, version);
+      m = await this.upstream.fetchModule(path, version, signal);
     } catch (e) {
+      if (signal.aborted) throw signal.reason;
       // An oversized .mod or .zip is a refused module (410), not an oversized request (413).
-      if (isSumkeepError(e, 'too_large')) throw new SumkeepError('invalid_zip', e.message, { cause: e });
-      throw e;
+      const failure = isSumkeepError(e, 'too_large')
+        ? new SumkeepError('invalid_zip', e.message, { cause: e })
+        : e;
+      this.negative.remember(versionKey(path, version), failure);
+      throw failure;
     }
+    // Every client left while the answer came in: a cancelled fetch records nothing.
+    if (signal.aborted) throw signal.reason;
     const text = utf8(formatRecordLines(path, version, m.zipHash, m.modHash));
     const rec = await this.sequencer.add({ path, version, text, source: `upstream:${m.source}` });
     this.counters.recordsAdded++;

@@ -4,6 +4,7 @@ import { parseProxyList, type ProxyList } from './proxy-list.ts';
 
 export { Upstream, type FetchedModule, type UpstreamOptions } from './upstream.ts';
 export { checkModuleFiles } from './module-files.ts';
+export { Limiter } from './limiter.ts';
 export { parseProxyList, formatProxyList, type ProxyList } from './proxy-list.ts';
 
 /**
@@ -15,6 +16,8 @@ export function createUpstream(opts: {
   proxies: string | ProxyList;
   privatePatterns: readonly string[];
   privateSource?: string;
+  /** Upstream requests in flight at once in this process (default 16). */
+  concurrency?: number;
 }): Upstream | null {
   const proxies = typeof opts.proxies === 'string' ? parseProxyList(opts.proxies) : opts.proxies;
   if (proxies[0]?.url === 'off') return null;
@@ -22,5 +25,6 @@ export function createUpstream(opts: {
     proxies,
     private: opts.privatePatterns,
     ...(opts.privateSource !== undefined ? { privateSource: opts.privateSource } : {}),
+    ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
   });
 }

@@ -7,9 +7,13 @@
  *   with its reason (as fetch does) and nothing is retried.
  * - Sizes: a Content-Length above the limit is refused before reading; the body is counted as it
  *   arrives (after content decoding) and the read stops at limit + 1 bytes.
+ * - Concurrency: every attempt runs under the shared Limiter (limiter.ts), queued in arrival order;
+ *   the caller's signal also takes a queued attempt out of the queue.
  * - Retries with backoff (see backoff.ts) on 5xx, network errors and silence timeouts. Never on a
  *   4xx, an oversized body, or the total timeout (a proxy that is merely slow would be asked for
  *   the same slow answer again).
+ * - Redirects: followed only within the proxy base's origin, at most MAX_REDIRECTS hops (see
+ *   followSameOrigin); anything else is 'upstream_error'.
  * - `file://` bases read from disk with the same size limits; a missing file is "not found".
  *
  * Failures are SumkeepError: 'upstream_not_found' (404, 410, missing file), 'upstream_timeout',
@@ -26,28 +30,43 @@ import type { ErrorCode } from '../core/errors.ts';
 import { SumkeepError } from '../core/errors.ts';
 import { backoffDelay, sleep } from './backoff.ts';
 import type { BackoffPolicy } from './backoff.ts';
+import type { Limiter } from './limiter.ts';
 import type { ProxyEntry } from './proxy-list.ts';
 import { displayProxy } from './proxy-list.ts';
 import { scrubUserinfo } from './redact.ts';
 
-/** A proxy entry resolved once into what a request needs. */
+/**
+ * A proxy entry resolved once into what a request needs. `display` is the entry without
+ * userinfo, for the operator (the start line, a record's source); `shown` is how error messages,
+ * which reach clients and the log, name it: the same for http(s), but `file:// mirror #<n>` (its
+ * place in the list) for a file:// entry, whose URL is a local directory.
+ */
 export type ProxyTarget =
-  | { readonly kind: 'off'; readonly display: string }
+  | { readonly kind: 'off'; readonly display: string; readonly shown: string }
   | {
       readonly kind: 'http';
       readonly display: string;
+      readonly shown: string;
       /** Base URL without userinfo and without a trailing slash. */
       readonly base: string;
       /** `Basic ...` from the URL's userinfo, or null. Never printed. */
       readonly authorization: string | null;
     }
-  | { readonly kind: 'file'; readonly display: string; readonly dir: string };
+  | { readonly kind: 'file'; readonly display: string; readonly shown: string; readonly dir: string };
 
-export function proxyTarget(entry: ProxyEntry): ProxyTarget {
+/** `index`: the entry's place in the list (0 for the first). */
+export function proxyTarget(entry: ProxyEntry, index = 0): ProxyTarget {
   const display = displayProxy(entry);
-  if (entry.url === 'off') return { kind: 'off', display };
+  if (entry.url === 'off') return { kind: 'off', display, shown: display };
   const u = new URL(entry.url);
-  if (u.protocol === 'file:') return { kind: 'file', display, dir: fileURLToPath(entry.url + '/') };
+  if (u.protocol === 'file:') {
+    return {
+      kind: 'file',
+      display,
+      shown: `file:// mirror #${index + 1}`,
+      dir: fileURLToPath(entry.url + '/'),
+    };
+  }
   let authorization: string | null = null;
   if (u.username !== '' || u.password !== '') {
     // fetch refuses URLs with credentials; send them as HTTP Basic auth, as the go command does.
@@ -58,7 +77,7 @@ export function proxyTarget(entry: ProxyEntry): ProxyTarget {
   }
   let base = u.href;
   while (base.endsWith('/')) base = base.slice(0, -1);
-  return { kind: 'http', display, base, authorization };
+  return { kind: 'http', display, shown: display, base, authorization };
 }
 
 function decodeComponent(s: string): string {
@@ -76,6 +95,8 @@ export interface TransportConfig {
   /** Total attempts per request, at least 1. */
   readonly attempts: number;
   readonly backoff: BackoffPolicy;
+  /** The process's limit on requests in flight: each attempt holds a slot while it runs. */
+  readonly limiter: Limiter;
 }
 
 /** A failed attempt, before the retry loop decides whether it is final. */
@@ -164,7 +185,8 @@ export class ProxyTransport {
   private async withRetries<T>(signal: AbortSignal | undefined, once: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await once();
+        // Waiting for a slot is not part of the attempt: its timers start once it holds one.
+        return await this.cfg.limiter.run(once, signal);
       } catch (e) {
         if (signal?.aborted) throw signal.reason;
         if (!(e instanceof AttemptFailure)) throw e;
@@ -174,6 +196,69 @@ export class ProxyTransport {
         }
       }
       await sleep(backoffDelay(this.cfg.backoff, attempt), signal);
+    }
+  }
+
+  /**
+   * GET `<base>/<rel>`, following redirects by hand (fetch's `follow` would go anywhere, https to
+   * http included, and decide itself which headers travel). A hop is followed only when its
+   * Location resolves to the proxy base's own origin (scheme, host and port): the credentials of
+   * the proxy URL are sent on such hops and on no other, and a proxy cannot point sumkeep at a
+   * host of its choosing. Another origin, a loop or more than MAX_REDIRECTS hops is a final
+   * 'upstream_error' (not retried: the proxy would answer the same). Messages never show the
+   * Location (it may carry a token in its userinfo or query).
+   */
+  private async followSameOrigin(
+    target: Extract<ProxyTarget, { kind: 'http' }>,
+    rel: string,
+    label: string,
+    timer: AttemptTimer,
+  ): Promise<Response> {
+    const headers: Record<string, string> = { 'user-agent': 'sumkeep' };
+    if (target.authorization !== null) headers.authorization = target.authorization;
+    const origin = new URL(target.base).origin;
+    let url = `${target.base}/${rel}`;
+    const seen = new Set<string>([url]);
+    for (let hops = 0; ; hops++) {
+      let res: Response;
+      try {
+        res = await this.cfg.fetch(url, { signal: timer.signal, headers, redirect: 'manual' });
+      } catch (e) {
+        throw timer.classify(e, label);
+      }
+      if (!REDIRECT_STATUS.has(res.status)) return res;
+      await discard(res);
+      const location = res.headers.get('location');
+      if (location === null || location === '') {
+        throw new AttemptFailure(
+          'upstream_error',
+          `${label}: ${res.status} ${STATUS_CODES[res.status] ?? ''} without a Location`,
+          false,
+        );
+      }
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch {
+        throw new AttemptFailure('upstream_error', `${label}: redirect to an invalid URL`, false);
+      }
+      if (next.origin !== origin) {
+        throw new AttemptFailure('upstream_error', `${label}: redirect to another origin`, false);
+      }
+      // fetch refuses URLs with userinfo; the same origin gets the proxy's own credentials anyway.
+      next.username = '';
+      next.password = '';
+      next.hash = '';
+      url = next.href;
+      if (seen.has(url)) throw new AttemptFailure('upstream_error', `${label}: redirect loop`, false);
+      if (hops + 1 > MAX_REDIRECTS) {
+        throw new AttemptFailure(
+          'upstream_error',
+          `${label}: too many redirects (more than ${MAX_REDIRECTS})`,
+          false,
+        );
+      }
+      seen.add(url);
     }
   }
 
@@ -188,18 +273,7 @@ export class ProxyTransport {
   ): Promise<T> {
     const timer = new AttemptTimer(this.cfg.connectMs, this.cfg.totalMs, caller);
     try {
-      const headers: Record<string, string> = { 'user-agent': 'sumkeep' };
-      if (target.authorization !== null) headers.authorization = target.authorization;
-      let res: Response;
-      try {
-        res = await this.cfg.fetch(`${target.base}/${rel}`, {
-          signal: timer.signal,
-          headers,
-          redirect: 'follow',
-        });
-      } catch (e) {
-        throw timer.classify(e, label);
-      }
+      const res = await this.followSameOrigin(target, rel, label, timer);
       if (res.status !== 200) {
         await discard(res);
         const status = `${res.status} ${STATUS_CODES[res.status] ?? 'Unknown Status'}`;
@@ -232,6 +306,10 @@ export class ProxyTransport {
     }
   }
 }
+
+/** Redirects followed per request at most (the go command's client follows up to 10 across hosts). */
+export const MAX_REDIRECTS = 5;
+const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
 
 /**
  * The two timers of one attempt and the signal that combines them with the caller's. Own
@@ -342,11 +420,12 @@ async function writeAll(fh: FileHandle, chunk: Uint8Array): Promise<void> {
   }
 }
 
+/** A mirror file that cannot be read. The system error is not kept as the cause: it names the path. */
 function localFailure(e: unknown, label: string): SumkeepError {
   const code = (e as { code?: unknown } | null)?.code;
   if (code === 'ENOENT' || code === 'ENOTDIR') return new SumkeepError('upstream_not_found', '404 Not Found');
   const what = typeof code === 'string' && /^[A-Z0-9_]{1,64}$/.test(code) ? code : 'read error';
-  return new SumkeepError('upstream_error', `${label}: ${what}`, { cause: e });
+  return new SumkeepError('upstream_error', `${label}: ${what}`);
 }
 
 async function statLocalFile(file: string, label: string, limit: number): Promise<void> {

@@ -36,7 +36,9 @@
  * syntax, each pattern trimmed) are never fetched: 'private_module'.
  *
  * Safe to call concurrently: no state is shared between calls except the immutable
- * configuration, and every call has its own temporary directory.
+ * configuration and the limit on requests in flight (`concurrency`, shared by every call: a
+ * stalled upstream ties up at most that many requests, the rest wait in a queue they leave when
+ * their signal aborts), and every call has its own temporary directory.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -56,7 +58,9 @@ import { checkModuleFiles } from './module-files.ts';
 import { parseProxyList } from './proxy-list.ts';
 import type { ProxyList } from './proxy-list.ts';
 import { scrubUserinfo } from './redact.ts';
+import { fsReason } from '../fs-reason.ts';
 import { ProxyTransport, proxyTarget } from './transport.ts';
+import { Limiter } from './limiter.ts';
 import type { ProxyTarget } from './transport.ts';
 
 export interface FetchedModule {
@@ -100,6 +104,11 @@ export interface UpstreamOptions {
     /** Largest backoff step. Default 10 s. */
     readonly maxDelayMs?: number;
   };
+  /**
+   * Upstream HTTP requests in flight at once, over all calls (each attempt of each file takes a
+   * slot; the rest wait in a FIFO queue). Default 16 (`--upstream-concurrency`).
+   */
+  readonly concurrency?: number;
   /** The fetch implementation; default the global fetch. */
   readonly fetch?: typeof fetch;
   /** Where zips are downloaded to (a private directory is created inside per call). Default os.tmpdir(). */
@@ -118,6 +127,7 @@ export const UPSTREAM_DEFAULTS = {
   retryCount: 2,
   baseDelayMs: 250,
   maxDelayMs: 10_000,
+  concurrency: 16,
 } as const;
 
 export class Upstream {
@@ -130,13 +140,14 @@ export class Upstream {
   private readonly modLimit: number;
   private readonly zipLimit: number;
   private readonly tmpDir: string;
+  private readonly limiter: Limiter;
 
   /** Throws SumkeepError('config') for a bad list or option, at start rather than per request. */
   constructor(opts: UpstreamOptions) {
     this.proxies = typeof opts.proxies === 'string' ? parseProxyList(opts.proxies) : opts.proxies;
     if (this.proxies.length === 0)
       throw new SumkeepError('config', 'upstream GOPROXY list contains no entries');
-    this.targets = this.proxies.map(proxyTarget);
+    this.targets = this.proxies.map((entry, i) => proxyTarget(entry, i));
     this.privateSource = opts.privateSource ?? '--private';
     this.privatePatterns =
       typeof opts.private === 'string'
@@ -159,13 +170,20 @@ export class Upstream {
       opts.retries?.maxDelayMs ?? UPSTREAM_DEFAULTS.maxDelayMs,
     );
     this.tmpDir = opts.tmpDir ?? tmpdir();
+    this.limiter = new Limiter(positiveInt('concurrency', opts.concurrency ?? UPSTREAM_DEFAULTS.concurrency));
     this.transport = new ProxyTransport({
+      limiter: this.limiter,
       fetch: opts.fetch ?? globalThis.fetch,
       connectMs,
       totalMs,
       attempts: count + 1,
       backoff: { baseDelayMs, maxDelayMs, random: opts.random ?? Math.random },
     });
+  }
+
+  /** Upstream HTTP requests running now and waiting for a slot (for /metrics and tests). */
+  load(): { active: number; queued: number } {
+    return { active: this.limiter.active, queued: this.limiter.queued };
   }
 
   /** True when `path` matches the private patterns: it enters the log only by ingest. */
@@ -198,13 +216,16 @@ export class Upstream {
         if (signal?.aborted) throw signal.reason;
         if (!(e instanceof SumkeepError)) {
           // Our side failed (temporary directory, disk): not the proxy's fault, so no fall-through.
-          throw new SumkeepError('internal', `${path}@${version}: local error while fetching from upstream`, {
-            cause: e,
-          });
+          // Described by its error code, not kept as the cause: a cause's message, which names the
+          // temporary path, would be printed with this error in the log.
+          throw new SumkeepError(
+            'internal',
+            `${path}@${version}: local error while fetching from upstream (${fsReason(e)})`,
+          );
         }
         if (e.code === 'internal') throw e;
         if (e.code === 'upstream_not_found') {
-          notFound.push(target.kind === 'off' ? e.message : `${target.display}: ${e.message}`);
+          notFound.push(target.kind === 'off' ? e.message : `${target.shown}: ${e.message}`);
           if (target.kind === 'off') break;
           continue;
         }
@@ -273,7 +294,7 @@ export class Upstream {
     zipLabel: string,
   ): Promise<ZipHashResult> {
     try {
-      return await hashModuleZip(file, { path, version });
+      return await hashModuleZip(file, { path, version, label: zipLabel });
     } catch (e) {
       if (!(e instanceof SumkeepError)) throw e;
       if (e.code === 'invalid_zip') {
@@ -282,12 +303,14 @@ export class Upstream {
         }
         throw e;
       }
+      // e names the zip by its label only (and keeps no system error as its cause).
       if (target.kind !== 'file') {
-        throw new SumkeepError('internal', `${path}@${version}: cannot read the downloaded zip`, {
-          cause: e,
-        });
+        throw new SumkeepError(
+          'internal',
+          `${path}@${version}: cannot read the downloaded zip: ${e.message}`,
+        );
       }
-      throw new SumkeepError('upstream_error', `${zipLabel}: cannot read the zip`, { cause: e });
+      throw new SumkeepError('upstream_error', e.message);
     }
   }
 }
@@ -304,13 +327,9 @@ const NOUN: Partial<Record<SumkeepError['code'], string>> = {
 function wrapFailure(e: SumkeepError, path: string, version: string, target: ProxyTarget): SumkeepError {
   const noun = NOUN[e.code] ?? 'upstream error';
   const reason = e.message.replace(/\s+/g, ' ');
-  return new SumkeepError(
-    e.code,
-    scrubUserinfo(`${path}@${version}: ${noun} (${target.display}: ${reason})`),
-    {
-      cause: e,
-    },
-  );
+  return new SumkeepError(e.code, scrubUserinfo(`${path}@${version}: ${noun} (${target.shown}: ${reason})`), {
+    cause: e,
+  });
 }
 
 function positiveInt(name: string, v: number): number {

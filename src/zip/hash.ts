@@ -17,6 +17,7 @@ import { promisify } from 'node:util';
 import type yauzl from 'yauzl';
 import { hash1, type FileDigest } from '../core/dirhash.ts';
 import { SumkeepError, isSumkeepError } from '../core/errors.ts';
+import { fsReason } from '../fs-reason.ts';
 import { checkModuleVersion } from '../core/module.ts';
 import { attributeKind } from './attrs.ts';
 import { crc32 } from './crc32.ts';
@@ -56,6 +57,11 @@ export interface HashZipOptions {
   onProgress?: (compressedBytesRead: number, totalCompressed: number) => void;
   /** Lower (or raise) the limits; defaults are the go command's (DEFAULT_ZIP_LIMITS). */
   limits?: Partial<ZipLimits>;
+  /**
+   * How messages name the zip; default `file`. The upstream passes the GOPROXY label
+   * (`@v/v1.0.0.zip`): a temporary file's or a mirror's path must not reach a client or a log.
+   */
+  label?: string;
 }
 
 const EMPTY_SHA256 = new Uint8Array(createHash('sha256').digest());
@@ -82,20 +88,22 @@ export async function hashModuleZip(file: string, opts: HashZipOptions = {}): Pr
     prefix = `${opts.path}@${opts.version}/`;
   }
 
-  const fd = await openFile(file);
+  const label = opts.label ?? file;
+  const fd = await openFile(file, label);
   try {
     const st = await fstat(fd);
-    if (!st.isFile()) throw new SumkeepError('bad_input', `${file} is not a regular file`);
+    if (!st.isFile()) throw new SumkeepError('bad_input', `${label} is not a regular file`);
     const size = st.size;
     if (size > limits.maxZipBytes) {
-      throw zipError('zip too large', file, `${size} bytes, limit ${limits.maxZipBytes}`);
+      throw zipError('zip too large', label, `${size} bytes, limit ${limits.maxZipBytes}`);
     }
     const reader = new CountingFileReader(fd, size);
     let zip: yauzl.ZipFile;
     try {
       zip = await openZipFile(reader, size);
     } catch (e) {
-      throw zipError('not a zip file', file, messageOf(e), e);
+      if (isIoError(e)) throw ioError(e, label);
+      throw zipError('not a zip file', label, messageOf(e), e);
     }
     try {
       const progress =
@@ -118,11 +126,15 @@ const fstat = promisify(fs.fstat);
 const closeFd = promisify(fs.close);
 const openFd = promisify(fs.open);
 
-async function openFile(file: string): Promise<number> {
+/**
+ * System errors are described by fsReason and not kept as causes: their messages name the path,
+ * and a cause's message is printed with the error wherever it is logged.
+ */
+async function openFile(file: string, label: string): Promise<number> {
   try {
     return await openFd(file, 'r');
   } catch (e) {
-    throw new SumkeepError('bad_input', `cannot open ${file}: ${messageOf(e)}`, { cause: e });
+    throw new SumkeepError('bad_input', `cannot open ${label}: ${fsReason(e)}`);
   }
 }
 
@@ -361,8 +373,8 @@ function isIoError(e: unknown): e is NodeJS.ErrnoException {
   return e instanceof Error && typeof (e as NodeJS.ErrnoException).syscall === 'string';
 }
 
-function ioError(e: NodeJS.ErrnoException): SumkeepError {
-  return new SumkeepError('bad_input', `cannot read the zip: ${e.message}`, { cause: e });
+function ioError(e: NodeJS.ErrnoException, label = 'the zip'): SumkeepError {
+  return new SumkeepError('bad_input', `cannot read ${label}: ${fsReason(e)}`);
 }
 
 function hex32(n: number): string {

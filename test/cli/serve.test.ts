@@ -52,6 +52,18 @@ describe('serve configuration', () => {
     }
     assert.throws(() => loadServeConfig({ batchMax: '0' }, {}), /whole number/);
   });
+
+  it('reads the upstream limits: --upstream-concurrency and --negative-cache-ttl', () => {
+    const d = loadServeConfig({}, {});
+    assert.deepEqual([d.upstreamConcurrency, d.negativeCacheTtlS], [16, 60]);
+    const e = loadServeConfig(
+      { upstreamConcurrency: '3' },
+      { SUMKEEP_UPSTREAM_CONCURRENCY: '8', SUMKEEP_NEGATIVE_CACHE_TTL: '0' },
+    );
+    assert.deepEqual([e.upstreamConcurrency, e.negativeCacheTtlS], [3, 0]);
+    assert.throws(() => loadServeConfig({ upstreamConcurrency: '0' }, {}), /--upstream-concurrency "0"/);
+    assert.throws(() => loadServeConfig({ negativeCacheTtl: '-1' }, {}), /--negative-cache-ttl/);
+  });
 });
 
 describe('sumkeep serve', () => {

@@ -30,6 +30,11 @@ export interface LoggedRequest {
 
 export class FakeProxy {
   readonly requests: LoggedRequest[] = [];
+  /** Requests being answered now, and the most there ever were at once. */
+  inFlight = 0;
+  maxInFlight = 0;
+  /** Paths of requests whose connection closed before the answer was complete (the client left, or a `reset` reply). */
+  readonly aborted: string[] = [];
   /** Paths without a script are served from this directory (a goproxy tree), else 404. */
   dir: string | undefined;
   /** Replies per path: consumed in order; the last one repeats. Missing path: 404. */
@@ -86,6 +91,12 @@ export class FakeProxy {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const path = req.url ?? '';
     this.requests.push({ method: req.method ?? '', path, authorization: req.headers.authorization });
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    res.on('close', () => {
+      this.inFlight--;
+      if (!res.writableFinished) this.aborted.push(path);
+    });
     const script = this.scripts.get(path);
     let reply: Reply = this.fromDir(path);
     if (script !== undefined && script.length > 0) {

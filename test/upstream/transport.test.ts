@@ -9,6 +9,7 @@ import type { ErrorCode } from '../../src/core/errors.ts';
 import { parseProxyList } from '../../src/upstream/proxy-list.ts';
 import { ProxyTransport, proxyTarget } from '../../src/upstream/transport.ts';
 import type { TransportConfig } from '../../src/upstream/transport.ts';
+import { Limiter } from '../../src/upstream/limiter.ts';
 import { FakeProxy } from '../helpers/fake-proxy.ts';
 
 const REL = 'example.com/m/@v/v1.0.0.mod';
@@ -22,6 +23,7 @@ function transport(over: Partial<TransportConfig> = {}): ProxyTransport {
     totalMs: 10_000,
     attempts: 3,
     backoff: { baseDelayMs: 1, maxDelayMs: 5, random: () => 0 },
+    limiter: new Limiter(16),
     ...over,
   });
 }
@@ -297,5 +299,99 @@ describe('ProxyTransport over file://', () => {
   it('hands back the mirror file itself for large downloads', async () => {
     const got = await transport().fetchToFile(target(base), REL, LABEL, 1024, '/nonexistent');
     assert.equal(got, join(root, REL));
+  });
+});
+
+describe('ProxyTransport redirects', () => {
+  const a = new FakeProxy();
+  const b = new FakeProxy();
+  before(async () => {
+    await a.start();
+    await b.start();
+  });
+  after(async () => {
+    await a.stop();
+    await b.stop();
+  });
+  beforeEach(() => {
+    a.requests.length = 0;
+    b.requests.length = 0;
+  });
+  const withCreds = (url: string): string => url.replace('http://', 'http://alice:s3cret@');
+  const basic = 'Basic ' + Buffer.from('alice:s3cret').toString('base64');
+
+  it('follows a same-origin redirect and sends the credentials on every hop', async () => {
+    a.on(PATH, { status: 302, headers: { location: '/moved/v1.0.0.mod' } });
+    a.on('/moved/v1.0.0.mod', { status: 301, headers: { location: `${a.url}/final/v1.0.0.mod?x=1` } });
+    a.on('/final/v1.0.0.mod?x=1', { status: 200, body: 'module example.com/m\n' });
+    const got = await transport().readBytes(target(withCreds(a.url)), REL, LABEL, 1024);
+    assert.equal(new TextDecoder().decode(got), 'module example.com/m\n');
+    assert.deepEqual(
+      a.requests.map((r) => [r.path, r.authorization]),
+      [
+        [PATH, basic],
+        ['/moved/v1.0.0.mod', basic],
+        ['/final/v1.0.0.mod?x=1', basic],
+      ],
+    );
+  });
+
+  for (const status of [301, 302, 303, 307, 308]) {
+    it(`refuses a ${status} to another origin (another port), without asking it or retrying`, async () => {
+      const elsewhere = withCreds(b.url) + '/steal?token=t0ps3cret';
+      a.on(PATH, { status, headers: { location: elsewhere } });
+      await assert.rejects(
+        transport().readBytes(target(withCreds(a.url)), REL, LABEL, 1024),
+        fails('upstream_error', /^@v\/v1\.0\.0\.mod: redirect to another origin$/),
+      );
+      assert.equal(a.count(), 1, 'not retried');
+      assert.equal(b.count(), 0, 'the other origin is never asked (and never sees the credentials)');
+    });
+  }
+
+  it('refuses https to http on the same host and port', async () => {
+    const asked: string[] = [];
+    const fakeFetch = (async (input: string | URL | Request) => {
+      const url = String(input);
+      asked.push(url);
+      if (url.startsWith('https:')) {
+        return new Response('', { status: 302, headers: { location: url.replace('https:', 'http:') } });
+      }
+      return new Response('module example.com/m\n', { status: 200 });
+    }) as typeof fetch;
+    await assert.rejects(
+      transport({ fetch: fakeFetch }).readBytes(target('https://proxy.test.local'), REL, LABEL, 1024),
+      fails('upstream_error', /redirect to another origin$/),
+    );
+    assert.deepEqual(asked, [`https://proxy.test.local/${REL}`]);
+  });
+
+  it('refuses a redirect loop', async () => {
+    a.on(PATH, { status: 302, headers: { location: '/loop' } });
+    a.on('/loop', { status: 302, headers: { location: PATH } });
+    await assert.rejects(
+      transport().readBytes(target(a.url), REL, LABEL, 1024),
+      fails('upstream_error', /^@v\/v1\.0\.0\.mod: redirect loop$/),
+    );
+    assert.equal(a.count(), 2);
+  });
+
+  it('refuses more than 5 redirects', async () => {
+    for (let i = 0; i < 6; i++) {
+      a.on(i === 0 ? PATH : `/hop${i}`, { status: 307, headers: { location: `/hop${i + 1}` } });
+    }
+    await assert.rejects(
+      transport().readBytes(target(a.url), REL, LABEL, 1024),
+      fails('upstream_error', /^@v\/v1\.0\.0\.mod: too many redirects \(more than 5\)$/),
+    );
+    assert.equal(a.count(), 6);
+  });
+
+  it('refuses a redirect without a Location', async () => {
+    a.on(PATH, { status: 302 });
+    await assert.rejects(
+      transport().readBytes(target(a.url), REL, LABEL, 1024),
+      fails('upstream_error', /^@v\/v1\.0\.0\.mod: 302 Found without a Location$/),
+    );
   });
 });
