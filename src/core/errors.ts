@@ -41,6 +41,16 @@ export type ErrorCode =
   | 'upstream_timeout'
   | 'module_mismatch'
   | 'private_module'
+  // cross-check with an independent checksum database (--check-sumdb)
+  /** That database logs other hashes for this version than sumkeep computed: refused. */
+  | 'crosscheck_mismatch'
+  /** That database does not have this (public) version: refused; maybe a missing --private. */
+  | 'crosscheck_missing'
+  /** That database could not be reached or proven (unreachable, fork): fail closed, 503. */
+  | 'crosscheck_unavailable'
+  // policy (--policy)
+  /** A deny rule (or allow-list mode) of the policy matches this version: 403. */
+  | 'policy_denied'
   // configuration and keys
   | 'config'
   | 'key_exists'
@@ -76,6 +86,8 @@ const REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'invalid_zip',
   'module_mismatch',
   'private_module',
+  'crosscheck_mismatch',
+  'crosscheck_missing',
 ]);
 
 export function isRefusal(e: unknown): boolean {

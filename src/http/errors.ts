@@ -30,6 +30,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   upstream_timeout: 504,
   unavailable: 503,
   store_busy: 503,
+  crosscheck_unavailable: 503,
+  // The go command prints the body of a 403 to its user: "denied by policy: <reason>".
+  policy_denied: 403,
   // nginx's "client closed request": the client has gone, so nobody sees it; it keeps the error
   // out of the internal-error log and shows in the request metrics.
   cancelled: 499,
