@@ -272,7 +272,11 @@ export class LogService implements LogApi {
       // Asked only when the log does not hold the version (the caller looked first): a version
       // ingested meanwhile is served, whatever the upstream said before.
       const known = this.negative.get(k);
-      if (known !== undefined) return Promise.reject(known);
+      if (known !== undefined) {
+        // A replay of a refusal counted when it happened, not a new one.
+        this.reported.add(known);
+        return Promise.reject(known);
+      }
       const controller = new AbortController();
       const f: Flight = {
         controller,
