@@ -151,10 +151,11 @@ export class LogService implements LogApi {
   }
 
   /**
-   * Counts `e` in sumkeep_refused_total when it refuses a module version (every refusal of a
-   * lookup, a go.sum check's fetch or a policy decision passes lookupRecord), once per refusal.
+   * Counts `e` in sumkeep_refused_total when it refuses a module version, once per refusal (by
+   * error object). Every refusal of a lookup and of a go.sum check's fetch passes lookupRecord; a
+   * check made elsewhere (a policy decision before the record cache of `lookup`) calls this too.
    */
-  private reportRefusal(e: unknown): void {
+  reportRefusal(e: unknown): void {
     const reason = refusalReason(e);
     if (reason === null || this.reported.has(e as object)) return;
     this.reported.add(e as object);
