@@ -6,6 +6,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { generateKey, newSigner } from '../../src/core/note.ts';
 import { SumkeepError } from '../../src/core/errors.ts';
 import { toBase64, utf8 } from '../../src/core/bytes.ts';
@@ -17,6 +18,10 @@ import { countStoreErrors } from '../../src/log/store-errors.ts';
 import type { LogEvents } from '../../src/log/events.ts';
 import { zipError } from '../../src/zip/rules.ts';
 import { parseGoSumBytes } from '../../src/verify/gosum-text.ts';
+import { Upstream } from '../../src/upstream/index.ts';
+import { buildGoProxy } from '../helpers/goproxy.ts';
+import { moduleEntries } from '../helpers/zipwriter.ts';
+import { tempDir } from '../helpers/server.ts';
 
 const H = (s: string) => 'h1:' + toBase64(sha256(utf8(s)));
 const signer = () => newSigner(generateKey('events.test').skey);
@@ -109,6 +114,45 @@ describe('log events', () => {
     const check = await svc.checkGoSum(gosum, { fetch: true, maxFetch: 10 });
     assert.equal(check.results[0]?.status, 'unknown');
     assert.deepEqual(events.refusals, ['path_traversal', 'policy', 'path_traversal']);
+    await seq.close();
+    await store.close();
+  });
+
+  it('labels refusals of the real upstream client: a zip rule, too_large, module_mismatch', async () => {
+    const dir = tempDir('events-proxy');
+    const proxy = buildGoProxy(dir, [
+      {
+        path: 'example.com/big',
+        version: 'v1.0.0',
+        files: { 'go.mod': 'module example.com/big\n', 'a.bin': randomBytes(4096) },
+      },
+      {
+        path: 'example.com/other',
+        version: 'v1.0.0',
+        files: {},
+        mod: 'module example.com/other\n',
+        zipEntries: moduleEntries('example.com/wrong', 'v1.0.0', { 'go.mod': 'module example.com/other\n' }),
+      },
+      {
+        path: 'example.com/dup',
+        version: 'v1.0.0',
+        files: {},
+        mod: 'module example.com/dup\n',
+        zipEntries: [
+          { name: 'example.com/dup@v1.0.0/a.go', content: 'a' },
+          { name: 'example.com/dup@v1.0.0/A.go', content: 'b' },
+        ],
+      },
+    ]);
+    const events = new Recorder();
+    const store = await openSqliteStore(':memory:');
+    const seq = await Sequencer.open(store, [signer()], { maxDelayMs: 1, maxBatch: 10 });
+    const upstream = new Upstream({ proxies: proxy.url, limits: { zip: 1024 }, tmpDir: dir });
+    const svc = new LogService(store, seq, upstream, { events });
+    await assert.rejects(svc.lookup('example.com/big', 'v1.0.0'), { code: 'invalid_zip' });
+    await assert.rejects(svc.lookup('example.com/other', 'v1.0.0'), { code: 'module_mismatch' });
+    await assert.rejects(svc.lookup('example.com/dup', 'v1.0.0'), { code: 'invalid_zip' });
+    assert.deepEqual(events.refusals, ['too_large', 'module_mismatch', 'case_fold_collision']);
     await seq.close();
     await store.close();
   });
