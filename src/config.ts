@@ -16,6 +16,7 @@ export const SERVE_SETTINGS = [
   'dbStatementTimeoutMs',
   'upstream',
   'listen',
+  'metricsListen',
   'url',
   'private',
   'upstreamConcurrency',
@@ -51,6 +52,8 @@ export interface ServeConfig {
   upstreamNotes: string[];
   host: string;
   port: number;
+  /** --metrics-listen: where /metrics and /readyz are served instead; null: on host:port. */
+  metricsListen: { host: string; port: number } | null;
   /** Public base URL of this server (what goes after the key in GOSUMDB). */
   url: string;
   /** True when --url or SUMKEEP_URL gave it (else it follows the listen address). */
@@ -89,13 +92,13 @@ export const DEFAULTS = {
 
 type Env = Record<string, string | undefined>;
 
-export function parseListen(listen: string): { host: string; port: number } {
+export function parseListen(listen: string, flag = '--listen'): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(listen);
   const port = m ? Number(m[3]) : NaN;
   if (!m || !(port >= 0 && port <= 65535)) {
     throw new SumkeepError(
       'config',
-      `--listen ${JSON.stringify(listen)}: want <host>:<port>, e.g. 127.0.0.1:3080`,
+      `${flag} ${JSON.stringify(listen)}: want <host>:<port>, e.g. 127.0.0.1:3080`,
     );
   }
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
@@ -243,6 +246,8 @@ export function serveStartupLog(cfg: ServeConfig): StartupLine[] {
 export function loadServeConfig(flags: ServeFlags, env: Env = process.env): ServeConfig {
   const s = readSettings(SERVE_SETTINGS, flags, env);
   const { host, port } = parseListen(s.listen);
+  const metricsListen =
+    s.metricsListen === undefined ? null : parseListen(s.metricsListen, '--metrics-listen');
   const up = chooseUpstream(s.upstream, flags, env);
   const priv = choosePrivate(s.private, flags, env);
   if ((s.tlsCert === undefined) !== (s.tlsKey === undefined)) {
@@ -263,6 +268,7 @@ export function loadServeConfig(flags: ServeFlags, env: Env = process.env): Serv
     upstreamNotes: up.notes,
     host,
     port,
+    metricsListen,
     url,
     urlGiven: s.url !== undefined,
     privatePatterns: priv.patterns,

@@ -114,6 +114,13 @@ export const SETTINGS = {
     default: '127.0.0.1:3080',
     parse: text,
   }),
+  metricsListen: optional({
+    flag: 'metrics-listen',
+    arg: '<host:port>',
+    help: 'serve /metrics and /readyz on this address instead of the public one (plain http)',
+    defaultHelp: 'on the --listen address',
+    parse: text,
+  }),
   url: optional({
     flag: 'url',
     arg: '<url>',

@@ -14,7 +14,9 @@ import { describeStoreLocation, openStore, parseStoreLocation } from '../store/o
 import { checkSecretFile } from '../keys/permissions.ts';
 import { Sequencer } from '../log/sequencer.ts';
 import { LogService } from '../log/service.ts';
-import { buildServer } from '../http/server.ts';
+import { buildMetricsServer, buildServer } from '../http/server.ts';
+import { Metrics } from '../http/metrics.ts';
+import { countStoreErrors } from '../log/store-errors.ts';
 import { createUpstream, formatProxyList } from '../upstream/index.ts';
 import { readFileSync } from 'node:fs';
 import cluster from 'node:cluster';
@@ -58,19 +60,25 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
     return;
   }
 
-  const store = await openStore(cfg.dbFile, cfg.store);
+  // Every part of the log reports to the one metrics sink (src/log/events.ts); the store's
+  // failures are counted whichever caller met them.
+  const metrics = new Metrics();
+  const store = countStoreErrors(await openStore(cfg.dbFile, cfg.store), metrics);
   const sequencer = await Sequencer.open(store, keys.noteSigners, {
     maxDelayMs: cfg.batchDelayMs,
     maxBatch: cfg.batchMax,
+    events: metrics,
   });
   const upstream = createUpstream({
     proxies: cfg.upstream,
     privatePatterns: cfg.privatePatterns,
     privateSource: cfg.privateFrom.join(' or ') || '--private',
     concurrency: cfg.upstreamConcurrency,
+    onRequest: (outcome, seconds) => metrics.upstreamRequest(outcome, seconds),
   });
   const service = new LogService(store, sequencer, upstream, {
     negativeCacheTtlMs: cfg.negativeCacheTtlS * 1000,
+    events: metrics,
   });
   // The public URL is final only after listen (port 0 picks one); routes read it then.
   let publicUrl = cfg.url;
@@ -85,7 +93,13 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
       bodyLimit: cfg.verifyMaxBytes,
       maxLines: cfg.verifyMaxLines,
     },
+    metrics,
+    separateMetrics: cfg.metricsListen !== null,
   });
+  const metricsApp =
+    cfg.metricsListen === null
+      ? null
+      : buildMetricsServer({ log: service, keys, metrics, loggerInstance: log });
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -94,6 +108,7 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
     log.info({ signal }, 'shutting down');
     try {
       await app.close();
+      await metricsApp?.close();
       await sequencer.close();
       await store.close();
     } finally {
@@ -110,6 +125,21 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
       cause: e,
     });
   }
+  let metricsAt: string | null = null;
+  if (metricsApp !== null && cfg.metricsListen !== null) {
+    const { host, port } = cfg.metricsListen;
+    try {
+      await metricsApp.listen({ host, port });
+    } catch (e) {
+      throw new SumkeepError(
+        'config',
+        `cannot listen on ${host}:${port} (--metrics-listen): ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+    const a = metricsApp.server.address();
+    metricsAt = `${host}:${typeof a === 'object' && a !== null ? a.port : port}`;
+  }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : cfg.port;
   // With port 0 the kernel picks the port: put the real one into the URL we print.
@@ -118,6 +148,7 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
   log.info(
     {
       listen: `${cfg.host}:${port}`,
+      ...(metricsAt === null ? {} : { metrics: metricsAt }),
       // A postgres:// URL is logged without its password.
       db: describeStoreLocation(parseStoreLocation(cfg.dbFile)),
       // The list may carry credentials (https://user:token@athens...): log it without them.

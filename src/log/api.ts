@@ -56,6 +56,12 @@ export interface Readiness {
 
 export interface LogStats {
   treeSize: number;
+  /** When the latest signed tree head was made (ms since epoch; by any writer); null while empty. */
+  lastCommitMs: number | null;
+  /** Records added but not yet committed (queued or in the batch being committed). */
+  pendingRecords: number;
+  /** Every note key signs a probe now (no database; a token key is asked). */
+  signerReady: boolean;
   upstreamFetches: number;
   /** Upstream fetches cancelled because every client waiting for them had gone. */
   fetchesCancelled: number;
@@ -79,6 +85,9 @@ export interface LogApi {
   ): Promise<GoSumCheck>;
   /** Readiness: the database takes writes and every note key signs. */
   ready(): Promise<Readiness>;
-  /** Figures for /metrics; cheap, never touches the database. */
+  /**
+   * Figures for /metrics; cheap, never touches the database. Events that /metrics counts
+   * (refusals, commits, store errors, upstream requests) go to the LogEvents sink (events.ts).
+   */
   stats(): LogStats;
 }

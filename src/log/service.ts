@@ -32,6 +32,8 @@ import { compareGoSum, loggedHashes, versionKey, type Logged } from './compare.t
 import type { Sequencer } from './sequencer.ts';
 import { TileServer } from './tiles.ts';
 import { NegativeCache } from './negative-cache.ts';
+import { NO_EVENTS, type LogEvents } from './events.ts';
+import { refusalReason } from './refusals.ts';
 
 /** What the service needs from an upstream GOPROXY client (src/upstream). */
 export interface ModuleSource {
@@ -91,6 +93,8 @@ export interface LogServiceOptions {
   negativeCacheTtlMs?: number;
   /** Clock for the negative cache (tests). */
   now?: () => number;
+  /** Where refusals are reported (/metrics); default nowhere. */
+  events?: Pick<LogEvents, 'refused'>;
 }
 
 export class LogService implements LogApi {
@@ -102,6 +106,12 @@ export class LogService implements LogApi {
   /** Records never change once logged, so a hit skips validation and the database. */
   private readonly records = new LruCache<string, { id: number; text: Uint8Array }>(RECORD_CACHE_ENTRIES);
   private readonly negative: NegativeCache;
+  private readonly events: Pick<LogEvents, 'refused'>;
+  /**
+   * Refusals already reported: one refusal reaches several clients of a fetch and, from the
+   * negative cache, later lookups as the same error object; it is counted once.
+   */
+  private readonly reported = new WeakSet<object>();
   readonly counters: ServiceStats = { upstreamFetches: 0, fetchesCancelled: 0, recordsAdded: 0 };
 
   constructor(
@@ -115,6 +125,7 @@ export class LogService implements LogApi {
     this.upstream = upstream;
     this.tiles = new TileServer(store);
     this.negative = new NegativeCache(opts.negativeCacheTtlMs ?? 0, NEGATIVE_CACHE_ENTRIES, opts.now);
+    this.events = opts.events ?? NO_EVENTS;
   }
 
   async lookup(path: string, version: string, opts: LookupOptions = {}): Promise<LookupAnswer> {
@@ -131,6 +142,27 @@ export class LogService implements LogApi {
    * version is fetched from the upstream and logged; otherwise it is `not_found`.
    */
   async lookupRecord(path: string, version: string, opts: LookupOptions = {}): Promise<LookupResult> {
+    try {
+      return await this.lookupOrFill(path, version, opts);
+    } catch (e) {
+      this.reportRefusal(e);
+      throw e;
+    }
+  }
+
+  /**
+   * Counts `e` in sumkeep_refused_total when it refuses a module version, once per refusal (by
+   * error object). Every refusal of a lookup and of a go.sum check's fetch passes lookupRecord; a
+   * check made elsewhere (a policy decision before the record cache of `lookup`) calls this too.
+   */
+  reportRefusal(e: unknown): void {
+    const reason = refusalReason(e);
+    if (reason === null || this.reported.has(e as object)) return;
+    this.reported.add(e as object);
+    this.events.refused(reason);
+  }
+
+  private async lookupOrFill(path: string, version: string, opts: LookupOptions): Promise<LookupResult> {
     checkModuleVersion(path, version);
     let record = await this.store.lookup(path, version);
     if (record === null) {
@@ -212,6 +244,9 @@ export class LogService implements LogApi {
     const load = this.upstream?.load?.();
     return {
       treeSize: this.sequencer.latest()?.size ?? 0,
+      lastCommitMs: this.sequencer.latest()?.createdAt ?? null,
+      pendingRecords: this.sequencer.pending(),
+      signerReady: this.sequencer.signersReady(),
       ...this.counters,
       upstreamInFlight: load?.active ?? 0,
       upstreamQueued: load?.queued ?? 0,
@@ -238,7 +273,11 @@ export class LogService implements LogApi {
       // Asked only when the log does not hold the version (the caller looked first): a version
       // ingested meanwhile is served, whatever the upstream said before.
       const known = this.negative.get(k);
-      if (known !== undefined) return Promise.reject(known);
+      if (known !== undefined) {
+        // A replay of a refusal counted when it happened, not a new one.
+        this.reported.add(known);
+        return Promise.reject(known);
+      }
       const controller = new AbortController();
       const f: Flight = {
         controller,
