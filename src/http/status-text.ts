@@ -43,10 +43,11 @@ export function renderStatusText(v: StatusView): string {
   out.push('');
   if (v.recent.length === 0) out.push('recent records: none yet');
   else out.push('recent records (newest first):', ...records(v.recent));
+  const base = v.gosumdb === null ? '<server>' : v.gosumdb.slice(v.gosumdb.indexOf(' ') + 1);
   out.push(
     '',
-    'search: curl <server>/?q=<module path prefix>',
-    'check a go.sum: curl --data-binary @go.sum -H "Content-Type: text/plain" <server>/api/v1/verify',
+    `search: curl '${base}/?q=<module path prefix>'`,
+    `check a go.sum: curl --data-binary @go.sum -H 'Content-Type: text/plain' ${base}/api/v1/verify`,
   );
   return out.join('\n') + '\n';
 }
