@@ -225,6 +225,39 @@ if (bin !== null) {
       }
     });
 
+    it('posts the form the plain way when the verify API cannot answer (no response-signing key)', async () => {
+      const unsigned = await startApp(auth.keys, { noKeys: true });
+      try {
+        await unsigned.app.listen({ host: '127.0.0.1', port: 0 });
+        const addr = unsigned.app.server.address();
+        assert.ok(addr !== null && typeof addr === 'object');
+        const other = `http://127.0.0.1:${addr.port}`;
+        for (const mv of ['golang.org/x/mod@v0.22.0', 'github.com/google/uuid@v1.6.0']) {
+          assert.equal((await unsigned.app.inject(`/lookup/${mv}`)).statusCode, 200);
+        }
+        const context = await browser.newContext();
+        try {
+          const page = await context.newPage();
+          page.setDefaultTimeout(30_000);
+          await page.goto(`${other}/`, { waitUntil: 'load' });
+          await page.fill('#gosum', GOSUM);
+          const [api] = await Promise.all([
+            page.waitForResponse((r) => r.url() === `${other}/api/v1/verify`),
+            page.waitForURL(`${other}/verify`),
+            page.getByRole('button', { name: 'Check' }).click(),
+          ]);
+          assert.equal(api.status(), 503);
+          const row = page.locator('#verify-result tr[data-status="mismatch"]');
+          assert.equal(await row.count(), 1);
+          assert.match((await row.textContent()) ?? '', /github\.com\/google\/uuid/);
+        } finally {
+          await context.close();
+        }
+      } finally {
+        await unsigned.close();
+      }
+    });
+
     it('works without JavaScript: search and the verify form post render on the server', async () => {
       const { context, page, requests, check } = await open({ javaScriptEnabled: false });
       try {
