@@ -17,7 +17,8 @@ import type { LogApi } from '../log/api.ts';
 import type { ServingKeys } from '../keys/types.ts';
 import { registerTrustRoutes } from './trust.ts';
 import { registerGosumRoutes } from './gosum.ts';
-import { registerVerifyRoutes } from './verify.ts';
+import { registerVerifyRoutes, VERIFY_DEFAULTS } from './verify.ts';
+import { registerStatusRoutes } from './status.ts';
 
 export interface ServerOptions {
   /** The log behind every route; the routes see nothing else of it. */
@@ -123,6 +124,16 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     log: opts.log,
     signer: keys?.responseSigner ?? null,
     verifyLines: (status, n) => metrics.verifyLines(status, n),
+  });
+  registerStatusRoutes(app, {
+    log: opts.log,
+    name: opts.name,
+    keys,
+    publicUrl: opts.publicUrl ?? null,
+    verify: {
+      bodyLimit: opts.verify?.bodyLimit ?? VERIFY_DEFAULTS.bodyLimit,
+      maxLines: opts.verify?.maxLines ?? VERIFY_DEFAULTS.maxLines,
+    },
   });
   return app;
 }

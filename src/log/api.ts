@@ -71,6 +71,21 @@ export interface LogStats {
   upstreamQueued: number;
 }
 
+/** A logged module version as the status page lists it (no record text, no source). */
+export interface RecordSummary {
+  id: number;
+  path: string;
+  version: string;
+  /** Milliseconds since the Unix epoch at which its batch was committed. */
+  createdAt: number;
+}
+
+/** The tree size at a moment: one signed head's size and commit time (ms since the epoch). */
+export interface GrowthPoint {
+  size: number;
+  createdAt: number;
+}
+
 export interface LogApi {
   /** The record of path@version with a head covering it (see LookupOptions). */
   lookup(path: string, version: string, opts?: LookupOptions): Promise<LookupAnswer>;
@@ -85,6 +100,16 @@ export interface LogApi {
   ): Promise<GoSumCheck>;
   /** Readiness: the database takes writes and every note key signs. */
   ready(): Promise<Readiness>;
+  /** The `limit` (at most MAX_LIST) most recently logged module versions, newest first. */
+  recent(limit: number): Promise<RecordSummary[]>;
+  /**
+   * At most `limit` (at most MAX_LIST) logged module versions whose path starts with `prefix`,
+   * compared bytewise, by path then version. bad_input unless the prefix is 1 to 512 printable
+   * ASCII characters without spaces (what module paths are made of).
+   */
+  search(prefix: string, limit: number): Promise<RecordSummary[]>;
+  /** The tree size over time at most `points` (2 .. MAX_GROWTH_POINTS) samples, oldest first. */
+  growth(points: number): Promise<GrowthPoint[]>;
   /**
    * Figures for /metrics; cheap, never touches the database. Events that /metrics counts
    * (refusals, commits, store errors, upstream requests) go to the LogEvents sink (events.ts).

@@ -23,9 +23,11 @@ import type {
   GoSumCheckOptions,
   LogApi,
   LogStats,
+  GrowthPoint,
   LookupAnswer,
   LookupOptions,
   Readiness,
+  RecordSummary,
   ServedTile,
 } from './api.ts';
 import { compareGoSum, loggedHashes, versionKey, type Logged } from './compare.ts';
@@ -96,6 +98,16 @@ export interface LogServiceOptions {
   /** Where refusals are reported (/metrics); default nowhere. */
   events?: Pick<LogEvents, 'refused'>;
 }
+
+/** What Store.searchRecords takes (its checks.ts prefixRange), checked here for a user's message. */
+const SEARCH_PREFIX_RE = /^[\x21-\x7e]{1,512}$/;
+
+const summary = (r: LogRecord): RecordSummary => ({
+  id: r.id,
+  path: r.path,
+  version: r.version,
+  createdAt: r.createdAt,
+});
 
 export class LogService implements LogApi {
   readonly store: Store;
@@ -228,6 +240,24 @@ export class LogService implements LogApi {
     for (const f of found.values()) if ('id' in f) maxId = Math.max(maxId, f.id);
     const head = maxId >= 0 ? await this.headCovering(maxId) : await this.sequencer.current();
     return { results: compareGoSum(gosum, (key) => found.get(key)!), head };
+  }
+
+  async recent(limit: number): Promise<RecordSummary[]> {
+    return (await this.store.recentRecords(limit)).map(summary);
+  }
+
+  async search(prefix: string, limit: number): Promise<RecordSummary[]> {
+    if (typeof prefix !== 'string' || !SEARCH_PREFIX_RE.test(prefix)) {
+      throw new SumkeepError(
+        'bad_input',
+        'search by a module path prefix of 1 to 512 printable ASCII characters without spaces',
+      );
+    }
+    return (await this.store.searchRecords(prefix, limit)).map(summary);
+  }
+
+  growth(points: number): Promise<GrowthPoint[]> {
+    return this.store.headGrowth(points);
   }
 
   async ready(): Promise<Readiness> {
