@@ -158,6 +158,41 @@ describe('policy with the real go command', { timeout: 600_000 }, () => {
     assert.ok(other.stderr.includes('denied by policy: only example.com/lib is approved'), other.stderr);
   });
 
+  it('reloads the policy in every worker of --workers 2 on one SIGHUP to the primary', async () => {
+    const file = join(root, 'workers-policy.yaml');
+    writeFileSync(file, POLICY);
+    const w = await startServer({
+      keys,
+      db: join(root, 'data', 'workers.db'),
+      upstream: proxy.url,
+      extra: ['--policy', file, '--workers', '2', '--log-level', 'info'],
+    });
+    try {
+      // Enough requests that both workers answer some (node:cluster hands connections round-robin).
+      const statuses = async () => {
+        const rs = await Promise.all(
+          Array.from({ length: 20 }, () =>
+            fetch(`${w.url}/lookup/example.com/lib@v1.4.0`, { headers: { connection: 'close' } }),
+          ),
+        );
+        const bodies = await Promise.all(rs.map((r) => r.text()));
+        return rs.map((r, i) => `${r.status} ${r.status === 200 ? '' : bodies[i]!.trim()}`.trim());
+      };
+      assert.deepEqual(new Set(await statuses()), new Set([`403 denied by policy: ${CVE}`]));
+      writeFileSync(file, 'deny: []\n');
+      const reloaded = () => w.stderr().match(/"msg":"policy reloaded"/g)?.length ?? 0;
+      w.proc.kill('SIGHUP');
+      const deadline = Date.now() + 30_000;
+      while (reloaded() < 2) {
+        assert.ok(Date.now() < deadline, `not every worker reloaded:\n${w.stderr()}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.deepEqual(new Set(await statuses()), new Set(['200']));
+    } finally {
+      await w.stop();
+    }
+  });
+
   it('refuses to start with a bad policy file: exit 2, naming the field and the rule', () => {
     const bad = join(root, 'bad.json');
     writeFileSync(bad, JSON.stringify({ deny: [{ module: 'example.com/x', reason: 'r', version: '*' }] }));
