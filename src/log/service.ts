@@ -230,6 +230,11 @@ export class LogService implements LogApi {
           const looked = await this.lookupRecord(l.path, l.version, { signal: opts.signal });
           found.set(key, loggedHashes(looked.record));
         } catch (e) {
+          // The policy was reloaded between pass 1 and this lookup, and now denies the version.
+          if (isSumkeepError(e, 'policy_denied')) {
+            found.set(key, { reason: e.message, denied: true });
+            return;
+          }
           if (!leavesUnknown(e)) throw e;
           found.set(key, { reason: e.message.split('\n')[0]!.slice(0, 500) });
         }
