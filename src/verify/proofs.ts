@@ -20,6 +20,7 @@
  * A failure in 3 or 4 is a security error that stops the run; nothing is stored then.
  */
 import { SumkeepError } from '../core/errors.ts';
+import { deniedMessage } from '../core/policy.ts';
 import { decodeUtf8 } from '../core/bytes.ts';
 import { newVerifier, verifierSet, type VerifierSet } from '../core/note.ts';
 import { parseRecordLines, type GoSumLine } from '../core/gosum.ts';
@@ -162,7 +163,7 @@ export async function verifyWithProofs(gosum: Uint8Array, opts: ProofOptions): P
       return;
     }
     // sumkeep's policy answer (src/core/policy.ts deniedMessage); any other 403 is an error.
-    if (r.status === 403 && bodyLine(r.body).startsWith('denied by policy: ')) {
+    if (r.status === 403 && bodyLine(r.body).startsWith(deniedMessage(''))) {
       found.set(key, { reason: bodyLine(r.body), denied: true });
       return;
     }
