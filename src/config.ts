@@ -19,6 +19,7 @@ export const SERVE_SETTINGS = [
   'metricsListen',
   'url',
   'private',
+  'policy',
   'upstreamConcurrency',
   'negativeCacheTtl',
   'batchDelayMs',
@@ -67,6 +68,8 @@ export interface ServeConfig {
   privateFrom: readonly string[];
   /** Warnings about the patterns (white space trimmed), printed at start. */
   privateNotes: string[];
+  /** The policy file (--policy), read by src/policy/file.ts at start and on SIGHUP; null: none. */
+  policyFile: string | null;
   /** Upstream HTTP requests in flight at once in this process (each worker has its own limit). */
   upstreamConcurrency: number;
   /** Seconds a missing or refused module version is answered from memory; 0: not at all. */
@@ -274,6 +277,7 @@ export function loadServeConfig(flags: ServeFlags, env: Env = process.env): Serv
     privatePatterns: priv.patterns,
     privateFrom: priv.from,
     privateNotes: priv.notes,
+    policyFile: s.policy === undefined || s.policy === '' ? null : s.policy,
     upstreamConcurrency: s.upstreamConcurrency,
     negativeCacheTtlS: s.negativeCacheTtl,
     batchDelayMs: s.batchDelayMs,

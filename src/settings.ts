@@ -137,6 +137,14 @@ export const SETTINGS = {
     defaultHelp: 'GOPRIVATE and GONOSUMDB together',
     parse: text,
   }),
+  policy: optional({
+    flag: 'policy',
+    arg: '<file>',
+    help:
+      'policy file (JSON if it ends in .json, else YAML): deny rules by module pattern and version ' +
+      'range, optional allow-list; checked at start, reloaded on SIGHUP',
+    parse: text,
+  }),
   upstreamConcurrency: withDefault({
     flag: 'upstream-concurrency',
     arg: '<n>',

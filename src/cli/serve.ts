@@ -2,12 +2,19 @@
  * `sumkeep serve`: the checksum database server. Prints exactly one line on stdout when it is ready:
  *   GOSUMDB=<verifier key> <url>
  * Logs (pino, JSON) go to stderr.
+ *
+ * With --policy, SIGHUP reloads the policy file: a file that reads and checks replaces the policy
+ * for every request from then on; a bad one leaves the old policy in force and logs why. (Without
+ * --policy, SIGHUP keeps its default action: the process ends.)
  */
 import type { Command } from 'commander';
 import { pino, type Logger } from 'pino';
 import { loadServeConfig, serveStartupLog, DEFAULTS, SERVE_SETTINGS, type ServeFlags } from '../config.ts';
 import { addSettings } from '../settings.ts';
 import { SumkeepError } from '../core/errors.ts';
+import { OPEN_POLICY, type Policy } from '../core/policy.ts';
+import { describePolicy } from '../core/policy-schema.ts';
+import { loadPolicyFile } from '../policy/file.ts';
 import { createDevelopmentAuthority } from '../keys/ceremony.ts';
 import { loadServingKeys } from '../keys/serving.ts';
 import { describeStoreLocation, openStore, parseStoreLocation } from '../store/open.ts';
@@ -34,6 +41,11 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
   // Once per server, before anything else can fail: the upstream and private patterns in effect
   // and where they came from (the workers of --workers N would only repeat it).
   if (!cluster.isWorker) for (const l of serveStartupLog(cfg)) log[l.level](l.fields, l.msg);
+  // A policy file that does not check stops the start here (exit 2), naming the field and rule.
+  const policy: Policy = cfg.policyFile === null ? OPEN_POLICY : loadPolicyFile(cfg.policyFile);
+  if (cfg.policyFile !== null && !cluster.isWorker) {
+    log.info({ policy: cfg.policyFile, rules: describePolicy(policy) }, 'policy in force');
+  }
 
   if (cfg.dev) {
     // Creates only what is missing, and nothing in a production key directory.
@@ -56,7 +68,7 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
     const check = await openStore(cfg.dbFile, cfg.store);
     await Sequencer.open(check, keys.noteSigners, { maxDelayMs: cfg.batchDelayMs, maxBatch: cfg.batchMax });
     await check.close();
-    await runWorkers(cfg.workers, log);
+    await runWorkers(cfg.workers, log, cfg.policyFile !== null);
     return;
   }
 
@@ -79,7 +91,24 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
   const service = new LogService(store, sequencer, upstream, {
     negativeCacheTtlMs: cfg.negativeCacheTtlS * 1000,
     events: metrics,
+    policy,
   });
+  if (cfg.policyFile !== null) {
+    const file = cfg.policyFile;
+    process.on('SIGHUP', () => {
+      try {
+        const next = loadPolicyFile(file);
+        service.setPolicy(next);
+        log.info({ policy: file, rules: describePolicy(next) }, 'policy reloaded');
+      } catch (e) {
+        // The message names the file, the field and the rule, never a module pattern.
+        log.error(
+          { policy: file, reason: (e as Error).message },
+          'policy not reloaded: the previous policy stays in force',
+        );
+      }
+    });
+  }
   // The public URL is final only after listen (port 0 picks one); routes read it then.
   let publicUrl = cfg.url;
   const app = buildServer({
@@ -171,7 +200,7 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
  * lookups of one module version in different workers may fetch it upstream once per worker; the
  * log still gets one record.
  */
-async function runWorkers(n: number, log: Logger): Promise<void> {
+async function runWorkers(n: number, log: Logger, forwardHup: boolean): Promise<void> {
   let listening = 0;
   let stopping = false;
   let announced = false;
@@ -212,4 +241,11 @@ async function runWorkers(n: number, log: Logger): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // --policy: each worker reloads its own copy of the policy.
+  if (forwardHup) {
+    process.on('SIGHUP', () => {
+      log.info({ workers: n }, 'SIGHUP: the workers reload the policy');
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');
+    });
+  }
 }

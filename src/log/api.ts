@@ -66,6 +66,11 @@ export interface LogStats {
   /** Upstream fetches cancelled because every client waiting for them had gone. */
   fetchesCancelled: number;
   recordsAdded: number;
+  /**
+   * Lookups (/lookup, /sumdb/<name>/lookup, /api/v1/gosum) answered 403 `policy_denied`; go.sum
+   * lines reported `denied` by the verify API are counted there, by status, not here.
+   */
+  denied: number;
   /** Upstream HTTP requests running now, and waiting for a slot (--upstream-concurrency). */
   upstreamInFlight: number;
   upstreamQueued: number;
