@@ -96,7 +96,7 @@ describe('the nginx configuration in docs/operations.md', () => {
     assert.notEqual(testConfig(nginx, conf).status, 0);
   });
 
-  it('names the production values it is documented with, once each kind', () => {
+  it('fails loudly when the documented block no longer holds a value it substitutes', () => {
     const site = documentedNginxSite();
     assert.match(site, /upstream sumkeep \{/);
     assert.throws(() =>
