@@ -36,6 +36,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNoteKey, NOTE_KEY_FILE } from '../src/keys/notekey.ts';
+import { tilePath } from '../src/core/tlog/index.ts';
 import { defaultOf } from '../src/settings.ts';
 import { findGo } from '../test/helpers/go.ts';
 import { findNginx, startNginx, type RunningNginx } from '../test/helpers/nginx.ts';
@@ -149,7 +150,11 @@ async function get(url: string): Promise<{ body: Buffer; type: string | null; ca
 
 /** The three must serve the same log before their speed means anything. */
 async function checkSameLog(urls: Record<Server, string>, n: number): Promise<void> {
-  const same = ['/latest', '/tile/8/0/000', `/tile/8/0/${String(Math.floor(n / 256) - 1).padStart(3, '0')}`];
+  const same = [
+    '/latest',
+    '/tile/8/0/000',
+    '/' + tilePath({ H: 8, L: 0, N: Math.floor(n / 256) - 1, W: 256 }),
+  ];
   if (n >= 256 * 256) same.push('/tile/8/1/000');
   for (const p of same) {
     const [a, b, c] = await Promise.all([get(urls.nginx + p), get(urls.sumkeep + p), get(urls.go + p)]);
