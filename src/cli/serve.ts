@@ -13,6 +13,7 @@ import { loadServingKeys } from '../keys/serving.ts';
 import { describeStoreLocation, openStore, parseStoreLocation } from '../store/open.ts';
 import { checkSecretFile } from '../keys/permissions.ts';
 import { Sequencer } from '../log/sequencer.ts';
+import { publisherOf, rollbackGuard } from './integrity.ts';
 import { LogService } from '../log/service.ts';
 import { buildServer } from '../http/server.ts';
 import { createUpstream, formatProxyList } from '../upstream/index.ts';
@@ -48,20 +49,33 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
     log.warn('no response-signing key: /api/v1/gosum and /api/v1/verify answer 503');
   }
 
+  const vkeys = [keys.verifierKey, ...(keys.trust?.verifierKeys ?? [])];
+  const guard = rollbackGuard(cfg.checkpoint, cfg.keysDir, vkeys);
   if (cfg.workers > 1 && cluster.isPrimary) {
-    // Check the database once here (migrations, tree hash against the latest head) so that a
-    // broken start fails with one clear message, then let the workers serve.
+    // Check the database once here (migrations, tree hash against the latest head, the rollback
+    // guard; the published directory brought up to it) so that a broken start fails with one
+    // clear message, then let the workers serve.
     const check = await openStore(cfg.dbFile, cfg.store);
-    await Sequencer.open(check, keys.noteSigners, { maxDelayMs: cfg.batchDelayMs, maxBatch: cfg.batchMax });
+    await Sequencer.open(check, keys.noteSigners, {
+      maxDelayMs: cfg.batchDelayMs,
+      maxBatch: cfg.batchMax,
+      guard,
+      publisher: publisherOf(cfg.publishDir, check),
+    });
     await check.close();
     await runWorkers(cfg.workers, log);
     return;
   }
 
   const store = await openStore(cfg.dbFile, cfg.store);
+  // At start: the database's head must be the kept one or extend it (else log_inconsistent,
+  // exit 2, naming both sizes), and with --publish the directory is brought up to it, before the
+  // server listens.
   const sequencer = await Sequencer.open(store, keys.noteSigners, {
     maxDelayMs: cfg.batchDelayMs,
     maxBatch: cfg.batchMax,
+    guard,
+    publisher: publisherOf(cfg.publishDir, store),
   });
   const upstream = createUpstream({
     proxies: cfg.upstream,
@@ -123,6 +137,8 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
       // The list may carry credentials (https://user:token@athens...): log it without them.
       upstream: upstream === null ? 'off' : formatProxyList(upstream.proxies),
       size: sequencer.latest()?.size ?? 0,
+      checkpoint: cfg.checkpoint?.file ?? 'none',
+      publish: cfg.publishDir ?? 'off',
     },
     'serving',
   );
