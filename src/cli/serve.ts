@@ -56,13 +56,16 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
     // guard; the published directory brought up to it) so that a broken start fails with one
     // clear message, then let the workers serve.
     const check = await openStore(cfg.dbFile, cfg.store);
-    await Sequencer.open(check, keys.noteSigners, {
-      maxDelayMs: cfg.batchDelayMs,
-      maxBatch: cfg.batchMax,
-      guard,
-      publisher: publisherOf(cfg.publishDir, check),
-    });
-    await check.close();
+    try {
+      await Sequencer.open(check, keys.noteSigners, {
+        maxDelayMs: cfg.batchDelayMs,
+        maxBatch: cfg.batchMax,
+        guard,
+        publisher: publisherOf(cfg.publishDir, check),
+      });
+    } finally {
+      await check.close();
+    }
     await runWorkers(cfg.workers, log);
     return;
   }
@@ -71,12 +74,19 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
   // At start: the database's head must be the kept one or extend it (else log_inconsistent,
   // exit 2, naming both sizes), and with --publish the directory is brought up to it, before the
   // server listens.
-  const sequencer = await Sequencer.open(store, keys.noteSigners, {
-    maxDelayMs: cfg.batchDelayMs,
-    maxBatch: cfg.batchMax,
-    guard,
-    publisher: publisherOf(cfg.publishDir, store),
-  });
+  let sequencer: Sequencer;
+  try {
+    sequencer = await Sequencer.open(store, keys.noteSigners, {
+      maxDelayMs: cfg.batchDelayMs,
+      maxBatch: cfg.batchMax,
+      guard,
+      publisher: publisherOf(cfg.publishDir, store),
+    });
+  } catch (e) {
+    // A refused start exits at once (an open PostgreSQL pool would keep the process alive).
+    await store.close();
+    throw e;
+  }
   const upstream = createUpstream({
     proxies: cfg.upstream,
     privatePatterns: cfg.privatePatterns,
