@@ -22,7 +22,7 @@ import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SumkeepError, isSumkeepError } from '../core/errors.ts';
-import { toBase64 } from '../core/bytes.ts';
+import { bytesEqual, toBase64 } from '../core/bytes.ts';
 import { open as openNote, type VerifierSet } from '../core/note.ts';
 import { hashesEqual, parseTree, treeHash, withAsyncReader, type Tree } from '../core/tlog/index.ts';
 import type { SignedHead } from '../store/store.ts';
@@ -133,11 +133,18 @@ export class CheckpointGuard {
     }
   }
 
-  /** Keeps `head` when it is larger than the kept one (durable when it resolves). */
+  /**
+   * Keeps `head` when it is larger than the kept one, or the same tree in another note (signed
+   * again by the current note keys after a rotation: so that the file still verifies once the old
+   * key is retired). Durable when it resolves.
+   */
   async keep(head: SignedHead): Promise<void> {
     if (!this.writes) return;
     const kept = await this.load();
-    if (kept !== null && kept.tree.N >= head.size) return;
+    if (kept !== null && kept.tree.N > head.size) return;
+    if (kept !== null && kept.tree.N === head.size) {
+      if (!hashesEqual(kept.tree.hash, head.hash) || bytesEqual(kept.note, head.note)) return;
+    }
     const dir = dirname(this.file);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const tmp = `${this.file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
