@@ -122,7 +122,7 @@ export function checkpointLocation(
   if (publishDir !== undefined) return { file: join(publishDir, 'latest'), writes: false };
   throw new SumkeepError(
     'config',
-    'a PostgreSQL database needs --checkpoint-file <file> (or --publish <dir>, whose latest is kept): the ' +
+    'a PostgreSQL database needs --checkpoint-file <file> (serve: or --publish <dir>, whose latest is kept): the ' +
       'rollback guard keeps the latest signed head outside the database, one file per node ' +
       '(docs/operations.md, "Disaster recovery")',
   );

@@ -28,12 +28,15 @@ import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SumkeepError } from '../core/errors.ts';
+import { eachLimited } from '../concurrency.ts';
 import { escapePath, escapeVersion } from '../core/module.ts';
 import { formatDataTile, formatRecord, parseTree, tilePath, type Tile } from '../core/tlog/index.ts';
 import type { AuditStore, LogRecord, SignedHead } from '../store/store.ts';
 
 const H = 8;
 const FULL = 1 << H;
+/** Lookup files written (and fsynced) at once. */
+const WRITE_CONCURRENCY = 16;
 
 /** What publishing reads from the store. */
 export type PublishStore = Pick<AuditStore, 'readTileHashes' | 'recordTexts' | 'recordsRange' | 'headsAfter'>;
@@ -152,12 +155,13 @@ export class Publisher {
       await this.writeTile(t);
       if (t.L === 0) await this.writeTile({ ...t, L: -1 });
     }
-    for (const r of records) {
-      await this.writeFile(
+    // Several files at once: their fsyncs share the file system's journal commits.
+    await eachLimited(records, WRITE_CONCURRENCY, (r) =>
+      this.writeFile(
         join('lookup', `${escapePath(r.path)}@${escapeVersion(r.version)}`),
         Buffer.concat([formatRecord(r.id, r.text), head.note]),
-      );
-    }
+      ),
+    );
     await this.syncDirs();
     // Never moves back: another writer into the same directory may have published a larger head.
     if ((await this.publishedSize()) <= head.size) {
