@@ -140,6 +140,8 @@ export class Sequencer {
   private queue = new Map<string, Waiter>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  /** The chain of announce() (keep, publish, serve), one head at a time. */
+  private announcing: Promise<void> = Promise.resolve();
   private head: SignedHead | null = null;
   private closed = false;
   /** When current() last compared the store's tree size with ours (ms). */
@@ -213,12 +215,19 @@ export class Sequencer {
     }
     await this.guard?.check(head, (ix) => this.store.readHashes(ix));
     const loaded = head === null ? null : await this.cosign(head);
-    if (loaded !== null && (this.head === null || loaded.size >= this.head.size)) {
-      if (this.head === null || loaded.size > this.head.size || !bytesEqual(loaded.note, this.head.note)) {
-        await this.guard?.keep(loaded);
+    const newer = () =>
+      loaded !== null &&
+      (this.head === null ||
+        loaded.size > this.head.size ||
+        (loaded.size === this.head.size && !bytesEqual(loaded.note, this.head.note)));
+    if (newer()) {
+      await this.announce(async () => {
+        // A commit of this process may have moved past it meanwhile: then nothing is left to do.
+        if (!newer()) return;
+        await this.guard?.keep(loaded!);
         await this.publisher?.sync(loaded);
-      }
-      this.head = loaded;
+        if (newer()) this.head = loaded;
+      });
     }
     return this.head;
   }
@@ -428,13 +437,25 @@ export class Sequencer {
     await this.store.appendBatch({ records, hashes, head });
     const logged = records.map((r) => ({ ...r, createdAt: now }));
 
-    // Step 5: keep the head outside the database. Step 6: publish it.
-    await this.guard?.keep(head);
-    await this.publisher?.publishCommitted(head, logged);
-
-    // Step 7: serve it (the caller resolves the waiters).
-    this.head = head;
+    // Step 5: keep the head outside the database. Step 6: publish it. Step 7: serve it (the
+    // caller resolves the waiters).
+    await this.announce(async () => {
+      await this.guard?.keep(head);
+      await this.publisher?.publishCommitted(head, logged);
+      if (this.head === null || head.size > this.head.size) this.head = head;
+    });
     return logged;
+  }
+
+  /**
+   * Runs the steps that make a head the served one (keep, publish, this.head) one at a time: a
+   * reload (a lookup, /latest) may find a head in the store while this process's commit of it is
+   * still publishing, and the publisher writes one head after the other.
+   */
+  private announce(fn: () => Promise<void>): Promise<void> {
+    const run = this.announcing.then(fn);
+    this.announcing = run.catch(() => {});
+    return run;
   }
 
   private treeHashFromStore(size: number): Promise<Hash> {
