@@ -7,6 +7,8 @@ import { SumkeepError, isSumkeepError } from './core/errors.ts';
 import { parsePatternList } from './core/module-match.ts';
 import { envName, readSettings, storeOptions, type SettingName } from './settings.ts';
 import { formatProxyList, parseProxyList, upstreamFromGoproxy } from './upstream/proxy-list.ts';
+import { parseStoreLocation } from './store/open.ts';
+import { join } from 'node:path';
 
 /** The settings of `sumkeep serve` (src/settings.ts holds their flags, twins and defaults). */
 export const SERVE_SETTINGS = [
@@ -14,6 +16,8 @@ export const SERVE_SETTINGS = [
   'db',
   'dbPoolMax',
   'dbStatementTimeoutMs',
+  'checkpointFile',
+  'publish',
   'upstream',
   'listen',
   'metricsListen',
@@ -40,6 +44,10 @@ export type ServeFlags = Partial<Record<(typeof SERVE_SETTINGS)[number], string 
 export interface ServeConfig {
   keysDir: string;
   dbFile: string;
+  /** The rollback guard's file (see checkpointLocation), or null for an in-memory database. */
+  checkpoint: CheckpointLocation | null;
+  /** --publish: the directory the read path is published into, or null. */
+  publishDir: string | null;
   /** PostgreSQL pool options for openStore (ignored by SQLite). */
   store: { poolMax: number; statementTimeoutMs: number };
   /**
@@ -94,6 +102,37 @@ export const DEFAULTS = {
 } as const;
 
 type Env = Record<string, string | undefined>;
+
+/** Where the rollback guard keeps the latest signed head (src/log/checkpoint.ts). */
+export interface CheckpointLocation {
+  file: string;
+  /** False when the file is the published `latest` (the publisher writes it, after the tiles). */
+  writes: boolean;
+}
+
+/**
+ * The rollback guard's file: --checkpoint-file, else `<db file>.checkpoint` for SQLite, else (on
+ * PostgreSQL) the published `<dir>/latest` with --publish; a PostgreSQL database without either is
+ * refused, since the guard must live outside the database and there is no file to put it beside.
+ * An in-memory SQLite database (tests) has none: it cannot be restored from a backup.
+ */
+export function checkpointLocation(
+  db: string,
+  checkpointFile: string | undefined,
+  publishDir: string | undefined,
+): CheckpointLocation | null {
+  if (checkpointFile !== undefined) return { file: checkpointFile, writes: true };
+  const loc = parseStoreLocation(db);
+  if (loc.kind === 'sqlite')
+    return loc.file === ':memory:' ? null : { file: `${loc.file}.checkpoint`, writes: true };
+  if (publishDir !== undefined) return { file: join(publishDir, 'latest'), writes: false };
+  throw new SumkeepError(
+    'config',
+    'a PostgreSQL database needs --checkpoint-file <file> (serve: or --publish <dir>, whose latest is kept): the ' +
+      'rollback guard keeps the latest signed head outside the database, one file per node ' +
+      '(docs/operations.md, "Disaster recovery")',
+  );
+}
 
 export function parseListen(listen: string, flag = '--listen'): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(listen);
@@ -265,6 +304,8 @@ export function loadServeConfig(flags: ServeFlags, env: Env = process.env): Serv
   return {
     keysDir: s.keys,
     dbFile: s.db,
+    checkpoint: checkpointLocation(s.db, s.checkpointFile, s.publish),
+    publishDir: s.publish ?? null,
     store: storeOptions(s),
     upstream: up.upstream,
     upstreamFrom: up.from,

@@ -237,6 +237,23 @@ export const SETTINGS = {
   }),
   json: toggle({ flag: 'json', help: 'print the report as JSON' }),
   follow: toggle({ flag: 'follow', help: 'keep going: publish every new head as it is committed' }),
+  publish: optional({
+    flag: 'publish',
+    arg: '<dir>',
+    help:
+      'write latest, tiles and lookups of every head into <dir> before it is served, for a static ' +
+      'web server or CDN (docs/operations.md, "Static read path")',
+    parse: text,
+  }),
+  checkpointFile: optional({
+    flag: 'checkpoint-file',
+    arg: '<file>',
+    help:
+      'the rollback guard: keeps the latest signed head outside the database and refuses a database ' +
+      'that does not extend it (required for PostgreSQL unless --publish; one per node)',
+    defaultHelp: '<db file>.checkpoint for SQLite; <publish dir>/latest for PostgreSQL with --publish',
+    parse: text,
+  }),
   out: optional({
     flag: 'out',
     arg: '<path>',

@@ -12,6 +12,8 @@ import { loadNoteKeys } from '../keys/notekey.ts';
 import { openStore } from '../store/open.ts';
 import { Sequencer } from '../log/sequencer.ts';
 import { ingestOne, scanSources, type IngestOutcome } from '../log/ingest.ts';
+import { checkpointLocation } from '../config.ts';
+import { rollbackGuard } from './integrity.ts';
 
 /** The settings of `sumkeep ingest` (src/settings.ts). */
 const INGEST_SETTINGS = [
@@ -19,6 +21,7 @@ const INGEST_SETTINGS = [
   'db',
   'dbPoolMax',
   'dbStatementTimeoutMs',
+  'checkpointFile',
   'concurrency',
   'batchMax',
   'batchDelayMs',
@@ -46,11 +49,25 @@ async function ingest(paths: string[], flags: IngestFlags): Promise<number> {
   const keys = loadNoteKeys(s.keys);
   const items = scanSources(paths);
   const totalBytes = items.reduce((a, i) => a + i.zipBytes, 0);
+  // The rollback guard, as serve has it (the same file when both use the default beside the
+  // SQLite file): nothing is signed on a database that does not extend the kept head.
+  const guard = rollbackGuard(
+    checkpointLocation(s.db, s.checkpointFile, undefined),
+    s.keys,
+    keys.keys.map((k) => k.verifierKey),
+  );
   const store = await openStore(s.db, storeOptions(s));
-  const sequencer = await Sequencer.open(store, keys.signers, {
-    maxDelayMs: s.batchDelayMs,
-    maxBatch: s.batchMax,
-  });
+  let sequencer: Sequencer;
+  try {
+    sequencer = await Sequencer.open(store, keys.signers, {
+      maxDelayMs: s.batchDelayMs,
+      maxBatch: s.batchMax,
+      guard,
+    });
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   const tty = process.stderr.isTTY === true;
   const bar = tty
     ? new cliProgress.SingleBar(

@@ -20,6 +20,7 @@ import { loadServingKeys } from '../keys/serving.ts';
 import { describeStoreLocation, openStore, parseStoreLocation } from '../store/open.ts';
 import { checkSecretFile } from '../keys/permissions.ts';
 import { Sequencer } from '../log/sequencer.ts';
+import { publisherOf, rollbackGuard } from './integrity.ts';
 import { LogService } from '../log/service.ts';
 import { buildMetricsServer, buildServer } from '../http/server.ts';
 import { Metrics } from '../http/metrics.ts';
@@ -62,12 +63,23 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
     log.warn('no response-signing key: /api/v1/gosum and /api/v1/verify answer 503');
   }
 
+  const vkeys = [keys.verifierKey, ...(keys.trust?.verifierKeys ?? [])];
+  const guard = rollbackGuard(cfg.checkpoint, cfg.keysDir, vkeys);
   if (cfg.workers > 1 && cluster.isPrimary) {
-    // Check the database once here (migrations, tree hash against the latest head) so that a
-    // broken start fails with one clear message, then let the workers serve.
+    // Check the database once here (migrations, tree hash against the latest head, the rollback
+    // guard; the published directory brought up to it) so that a broken start fails with one
+    // clear message, then let the workers serve.
     const check = await openStore(cfg.dbFile, cfg.store);
-    await Sequencer.open(check, keys.noteSigners, { maxDelayMs: cfg.batchDelayMs, maxBatch: cfg.batchMax });
-    await check.close();
+    try {
+      await Sequencer.open(check, keys.noteSigners, {
+        maxDelayMs: cfg.batchDelayMs,
+        maxBatch: cfg.batchMax,
+        guard,
+        publisher: publisherOf(cfg.publishDir, check),
+      });
+    } finally {
+      await check.close();
+    }
     await runWorkers(cfg.workers, log, cfg.policyFile !== null);
     return;
   }
@@ -76,11 +88,23 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
   // failures are counted whichever caller met them.
   const metrics = new Metrics();
   const store = countStoreErrors(await openStore(cfg.dbFile, cfg.store), metrics);
-  const sequencer = await Sequencer.open(store, keys.noteSigners, {
-    maxDelayMs: cfg.batchDelayMs,
-    maxBatch: cfg.batchMax,
-    events: metrics,
-  });
+  // At start: the database's head must be the kept one or extend it (else log_inconsistent,
+  // exit 2, naming both sizes), and with --publish the directory is brought up to it, before the
+  // server listens.
+  let sequencer: Sequencer;
+  try {
+    sequencer = await Sequencer.open(store, keys.noteSigners, {
+      maxDelayMs: cfg.batchDelayMs,
+      maxBatch: cfg.batchMax,
+      events: metrics,
+      guard,
+      publisher: publisherOf(cfg.publishDir, store),
+    });
+  } catch (e) {
+    // A refused start exits at once (an open PostgreSQL pool would keep the process alive).
+    await store.close();
+    throw e;
+  }
   const upstream = createUpstream({
     proxies: cfg.upstream,
     privatePatterns: cfg.privatePatterns,
@@ -183,6 +207,8 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
       // The list may carry credentials (https://user:token@athens...): log it without them.
       upstream: upstream === null ? 'off' : formatProxyList(upstream.proxies),
       size: sequencer.latest()?.size ?? 0,
+      checkpoint: cfg.checkpoint?.file ?? 'none',
+      publish: cfg.publishDir ?? 'off',
     },
     'serving',
   );
