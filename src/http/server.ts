@@ -6,10 +6,12 @@ import Fastify, {
   LogController,
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
   type FastifyServerOptions,
 } from 'fastify';
-import { isSumkeepError } from '../core/errors.ts';
-import { toHttpError } from './errors.ts';
+import type { Socket } from 'node:net';
+import { clientErrorToHttp, oneLine, rawHttpAnswer, toHttpError } from './errors.ts';
 import { registerSumdbRoutes } from './sumdb.ts';
 import { registerHealthRoutes } from './health.ts';
 import { registerMetrics } from './metrics.ts';
@@ -41,6 +43,17 @@ export interface ServerOptions {
   verify?: { bodyLimit?: number; maxLines?: number; maxFetch?: number };
 }
 
+/** Every error answer: status and one line from the mapper (src/http/errors.ts), text/plain. */
+function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const h = toHttpError(err, { bodyLimit: req.routeOptions?.bodyLimit });
+  if (h.internal) req.log.error({ err, url: req.url }, 'internal error');
+  if (h.retryAfterS !== undefined) reply.header('retry-after', String(h.retryAfterS));
+  return reply
+    .code(h.status)
+    .header('content-type', 'text/plain; charset=utf-8')
+    .send(h.message + '\n');
+}
+
 export function buildServer(opts: ServerOptions): FastifyInstance {
   const app = Fastify({
     ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: false }),
@@ -53,34 +66,23 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     routerOptions: { maxParamLength: 4096 },
     bodyLimit: 1 << 20,
     ...(opts.https ? { https: opts.https } : {}),
+    // fastify's errors from routing (a URL that does not decode, a parameter over maxParamLength)
+    // would otherwise be answered with fastify's JSON; they go through the one mapper instead.
+    frameworkErrors: (err: Error, req: FastifyRequest, reply: FastifyReply) => sendError(err, req, reply),
+    // And the requests Node's HTTP parser refuses (src/http/errors.ts clientErrorToHttp).
+    clientErrorHandler: (err: Error & { code?: string }, socket: Socket) => {
+      const h = clientErrorToHttp(err);
+      if (h !== null && !socket.destroyed && socket.writable) socket.write(rawHttpAnswer(h));
+      socket.destroy();
+    },
   } as FastifyServerOptions);
 
-  app.setErrorHandler((err, req, reply) => {
-    // fastify's own client errors (bad content type, body too large, ...) carry a 4xx statusCode.
-    // fastify's own client errors (unsupported media type, body too large, bad URL) carry a 4xx
-    // statusCode and a message meant for clients; everything else goes through the one mapper.
-    const fst = (err as { statusCode?: number }).statusCode;
-    let status: number;
-    let message: string;
-    if (!isSumkeepError(err) && fst !== undefined && fst >= 400 && fst < 500) {
-      status = fst;
-      message = (err as Error).message;
-    } else {
-      const h = toHttpError(err);
-      status = h.status;
-      message = h.message;
-      if (h.internal) req.log.error({ err, url: req.url }, 'internal error');
-    }
-    return reply
-      .code(status)
-      .header('content-type', 'text/plain; charset=utf-8')
-      .send(message.split('\n')[0] + '\n');
-  });
+  app.setErrorHandler((err, req, reply) => sendError(err, req, reply));
   app.setNotFoundHandler((req, reply) =>
     reply
       .code(404)
       .header('content-type', 'text/plain; charset=utf-8')
-      .send(`not found: ${req.method} ${req.url.slice(0, 200)}\n`),
+      .send(oneLine(`not found: ${req.method} ${req.url.slice(0, 200)}`) + '\n'),
   );
 
   registerSumdbRoutes(app, { log: opts.log, name: opts.name });
