@@ -146,6 +146,11 @@ export class LogService implements LogApi {
     return this.sequencer.current();
   }
 
+  async latestNote(): Promise<Uint8Array> {
+    const head = await this.sequencer.current();
+    return head === null ? this.sequencer.emptyNote() : head.note;
+  }
+
   async readTile(path: string): Promise<ServedTile> {
     const t = this.tiles.parse(path);
     const size = this.sequencer.latest()?.size ?? 0;
