@@ -97,6 +97,8 @@ export class Sequencer {
   private closed = false;
   /** When current() last compared the store's tree size with ours (ms). */
   private checkedAt = 0;
+  /** The refresh in flight, shared by its concurrent callers. */
+  private refreshing: Promise<SignedHead | null> | null = null;
   /** emptyNote's answer, once made. */
   private emptyHeadNote: Uint8Array | null = null;
 
@@ -187,6 +189,25 @@ export class Sequencer {
     this.checkedAt = now;
     const size = await this.store.treeSize();
     return size === (this.head?.size ?? 0) ? this.head : this.reload();
+  }
+
+  /**
+   * The latest head, after asking the store whether another writer grew the log. One read of the
+   * store's tree size serves every concurrent caller (single flight); the head itself is re-read,
+   * checked and re-signed (reload) only when that size differs from ours. So a flood of requests
+   * beyond the tree (tiles that do not exist yet) costs one cheap read per wave and no signature.
+   */
+  refresh(): Promise<SignedHead | null> {
+    this.refreshing ??= (async () => {
+      try {
+        const size = await this.store.treeSize();
+        this.checkedAt = this.opts.now();
+        return size === (this.head?.size ?? 0) ? this.head : await this.reload();
+      } finally {
+        this.refreshing = null;
+      }
+    })();
+    return this.refreshing;
   }
 
   /**

@@ -157,8 +157,10 @@ export class LogService implements LogApi {
     try {
       return await this.tiles.read(path, t, size);
     } catch (e) {
-      // Another writer (sumkeep ingest) may have grown the log: look once more before saying 404.
-      const head = await this.sequencer.reload();
+      // Another writer (sumkeep ingest, another node) may have grown the log: look once more
+      // before saying 404, with one store read shared by all concurrent callers and no signature
+      // unless the tree did grow (Sequencer.refresh).
+      const head = await this.sequencer.refresh();
       if ((head?.size ?? 0) === size) throw e;
       return this.tiles.read(path, t, head?.size ?? 0);
     }
