@@ -80,6 +80,9 @@ const UNAVAILABLE_CODES = new Set(['not_found', 'upstream_not_found', 'upstream_
 const leavesUnknown = (e: unknown): e is SumkeepError =>
   isSumkeepError(e) && (isRefusal(e) || UNAVAILABLE_CODES.has(e.code));
 
+/** How long a database write check of the readiness probe is answered from memory (ms). */
+export const READY_CACHE_MS = 10_000;
+
 /** Module versions whose lasting upstream failure is remembered (a few hundred bytes each). */
 const NEGATIVE_CACHE_ENTRIES = 10_000;
 
@@ -89,7 +92,7 @@ export interface LogServiceOptions {
    * (--negative-cache-ttl, in ms). Default 0: not remembered.
    */
   negativeCacheTtlMs?: number;
-  /** Clock for the negative cache (tests). */
+  /** Clock for the negative cache and the readiness cache (tests). */
   now?: () => number;
 }
 
@@ -102,6 +105,9 @@ export class LogService implements LogApi {
   /** Records never change once logged, so a hit skips validation and the database. */
   private readonly records = new LruCache<string, { id: number; text: Uint8Array }>(RECORD_CACHE_ENTRIES);
   private readonly negative: NegativeCache;
+  private readonly now: () => number;
+  /** The last database write check (ready), kept READY_CACHE_MS. */
+  private writeCheck: { at: number; pending: boolean; result: Promise<Readiness> } | null = null;
   readonly counters: ServiceStats = { upstreamFetches: 0, fetchesCancelled: 0, recordsAdded: 0 };
 
   constructor(
@@ -115,6 +121,7 @@ export class LogService implements LogApi {
     this.upstream = upstream;
     this.tiles = new TileServer(store);
     this.negative = new NegativeCache(opts.negativeCacheTtlMs ?? 0, NEGATIVE_CACHE_ENTRIES, opts.now);
+    this.now = opts.now ?? Date.now;
   }
 
   async lookup(path: string, version: string, opts: LookupOptions = {}): Promise<LookupAnswer> {
@@ -207,12 +214,34 @@ export class LogService implements LogApi {
 
   async ready(): Promise<Readiness> {
     if (!this.sequencer.signersReady()) return { ok: false, reason: 'the note key does not sign' };
-    try {
-      await this.store.checkWritable();
-    } catch (e) {
-      return { ok: false, reason: 'database is not writable', cause: e };
+    return this.writable();
+  }
+
+  /**
+   * Whether the database takes a committed write, asked at most once per READY_CACHE_MS: the
+   * answer (either way) is kept that long and shared by concurrent probes, so that probes from
+   * every load balancer never cost more than one write per interval.
+   */
+  private writable(): Promise<Readiness> {
+    const now = this.now();
+    if (this.writeCheck !== null && (this.writeCheck.pending || now - this.writeCheck.at < READY_CACHE_MS)) {
+      return this.writeCheck.result;
     }
-    return { ok: true };
+    const check = {
+      at: now,
+      pending: true,
+      result: this.store.checkWritable().then(
+        (): Readiness => ({ ok: true }),
+        (e: unknown): Readiness => ({ ok: false, reason: 'database is not writable', cause: e }),
+      ),
+    };
+    // The interval counts from the answer: a slow check is not asked again at once.
+    void check.result.finally(() => {
+      check.pending = false;
+      check.at = this.now();
+    });
+    this.writeCheck = check;
+    return check.result;
   }
 
   stats(): LogStats {
