@@ -25,6 +25,7 @@ export const SERVE_SETTINGS = [
   'workers',
   'verifyMaxBytes',
   'verifyMaxLines',
+  'verifyConcurrency',
   'logLevel',
   'tlsCert',
   'tlsKey',
@@ -75,6 +76,8 @@ export interface ServeConfig {
   /** Largest go.sum body and most lines POST /api/v1/verify accepts. */
   verifyMaxBytes: number;
   verifyMaxLines: number;
+  /** POST /api/v1/verify requests in flight at once. */
+  verifyConcurrency: number;
   logLevel: string;
   dev: boolean;
   allowRootKey: boolean;
@@ -275,6 +278,7 @@ export function loadServeConfig(flags: ServeFlags, env: Env = process.env): Serv
     workers: s.workers,
     verifyMaxBytes: s.verifyMaxBytes,
     verifyMaxLines: s.verifyMaxLines,
+    verifyConcurrency: s.verifyConcurrency,
     logLevel: s.logLevel,
     dev: s.dev,
     allowRootKey: s.allowRootKey,

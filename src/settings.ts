@@ -179,6 +179,13 @@ export const SETTINGS = {
     default: '100000',
     parse: whole(1, 10_000_000),
   }),
+  verifyConcurrency: withDefault({
+    flag: 'verify-concurrency',
+    arg: '<n>',
+    help: 'POST /api/v1/verify requests in flight at once; more answer 503 with Retry-After',
+    default: '4',
+    parse: whole(1, 1024),
+  }),
   logLevel: withDefault({
     flag: 'log-level',
     arg: '<level>',

@@ -84,6 +84,7 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
     verify: {
       bodyLimit: cfg.verifyMaxBytes,
       maxLines: cfg.verifyMaxLines,
+      concurrency: cfg.verifyConcurrency,
     },
   });
 

@@ -40,7 +40,7 @@ export interface ServerOptions {
    */
   publicUrl?: string | null | (() => string | null);
   /** Limits of POST /api/v1/verify (defaults in src/http/verify.ts VERIFY_DEFAULTS). */
-  verify?: { bodyLimit?: number; maxLines?: number; maxFetch?: number };
+  verify?: { bodyLimit?: number; maxLines?: number; maxFetch?: number; concurrency?: number };
 }
 
 /** Every error answer: status and one line from the mapper (src/http/errors.ts), text/plain. */

@@ -15,7 +15,7 @@ import { SumkeepError, isRefusal, isSumkeepError } from '../core/errors.ts';
 import { formatRecordLines, type GoSumInvalid, type GoSumLine } from '../core/gosum.ts';
 import { checkModuleVersion } from '../core/module.ts';
 import { utf8 } from '../core/bytes.ts';
-import { eachLimited } from '../concurrency.ts';
+import { eachLimited, stepsYielding, yieldToLoop } from '../concurrency.ts';
 import { LruCache } from '../lru.ts';
 import type { LogRecord, SignedHead, Store } from '../store/store.ts';
 import type {
@@ -28,7 +28,7 @@ import type {
   Readiness,
   ServedTile,
 } from './api.ts';
-import { compareGoSum, loggedHashes, versionKey, type Logged } from './compare.ts';
+import { compareGoSumSteps, loggedHashes, versionKey, type Logged } from './compare.ts';
 import type { Sequencer } from './sequencer.ts';
 import { TileServer } from './tiles.ts';
 import { NegativeCache } from './negative-cache.ts';
@@ -68,6 +68,8 @@ export interface ServiceStats {
 
 /** Logged records kept in memory by module version (a few hundred bytes each). */
 const RECORD_CACHE_ENTRIES = 100_000;
+/** Module versions looked up, or lines compared, between two yields to the event loop. */
+const CHECK_CHUNK = 2000;
 /** Upstream fetches of one go.sum check at once. */
 const CHECK_FETCH_CONCURRENCY = 8;
 
@@ -178,10 +180,15 @@ export class LogService implements LogApi {
     opts: GoSumCheckOptions,
   ): Promise<GoSumCheck> {
     // Pass 1: what the log already holds. Paths and versions were checked by the go.sum parser.
+    // A go.sum of 100,000 lines is seconds of work: it lets other requests run every
+    // CHECK_CHUNK versions (a SQLite lookup does not yield: better-sqlite3 is synchronous).
     const versions = new Map<string, GoSumLine>();
     for (const l of gosum.lines) versions.set(versionKey(l.path, l.version), l);
     const found = new Map<string, Logged>();
+    let n = 0;
     for (const [key, l] of versions) {
+      if (++n % CHECK_CHUNK === 0) await yieldToLoop();
+      opts.signal?.throwIfAborted();
       const record = await this.store.lookup(l.path, l.version);
       found.set(key, record === null ? { reason: `${key}: not in the log` } : loggedHashes(record));
     }
@@ -209,7 +216,8 @@ export class LogService implements LogApi {
     let maxId = -1;
     for (const f of found.values()) if ('id' in f) maxId = Math.max(maxId, f.id);
     const head = maxId >= 0 ? await this.headCovering(maxId) : await this.sequencer.current();
-    return { results: compareGoSum(gosum, (key) => found.get(key)!), head };
+    const results = await stepsYielding(compareGoSumSteps(gosum, (key) => found.get(key)!, CHECK_CHUNK));
+    return { results, head };
   }
 
   async ready(): Promise<Readiness> {
