@@ -81,6 +81,7 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
     https: cfg.tls ? { cert: readFileSync(cfg.tls.cert), key: readFileSync(cfg.tls.key) } : null,
     keys,
     publicUrl: () => publicUrl,
+    timeouts: cfg.http,
     verify: {
       bodyLimit: cfg.verifyMaxBytes,
       maxLines: cfg.verifyMaxLines,

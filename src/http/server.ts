@@ -20,6 +20,7 @@ import type { ServingKeys } from '../keys/types.ts';
 import { registerTrustRoutes } from './trust.ts';
 import { registerGosumRoutes } from './gosum.ts';
 import { registerVerifyRoutes } from './verify.ts';
+import { defaultOf } from '../settings.ts';
 
 export interface ServerOptions {
   /** The log behind every route; the routes see nothing else of it. */
@@ -39,8 +40,35 @@ export interface ServerOptions {
    * when it is known only after listen (port 0).
    */
   publicUrl?: string | null | (() => string | null);
+  /** HTTP timeouts and requests per connection (defaults: the settings' defaults). */
+  timeouts?: Partial<ServerTimeouts>;
   /** Limits of POST /api/v1/verify (defaults in src/http/verify.ts VERIFY_DEFAULTS). */
   verify?: { bodyLimit?: number; maxLines?: number; maxFetch?: number; concurrency?: number };
+}
+
+/**
+ * What a connection may cost. requestTimeoutMs bounds the whole request, headers and body (Node's
+ * requestTimeout): a client that trickles a declared 4 MB body gets 408 and is closed;
+ * headersTimeoutMs bounds the headers alone; keepAliveTimeoutMs closes an idle connection; after
+ * maxRequestsPerSocket answers (0: no limit) the connection is closed (`Connection: close` on the
+ * last one). Node checks the two request timeouts every connectionsCheckingInterval (30 s by
+ * default, which would let a 30 s timeout run to 60 s): here every quarter of the shorter one, at
+ * most 1 s.
+ */
+export interface ServerTimeouts {
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxRequestsPerSocket: number;
+}
+
+export function serverTimeouts(given: Partial<ServerTimeouts> = {}): ServerTimeouts {
+  return {
+    requestTimeoutMs: given.requestTimeoutMs ?? defaultOf('requestTimeoutMs'),
+    headersTimeoutMs: given.headersTimeoutMs ?? defaultOf('headersTimeoutMs'),
+    keepAliveTimeoutMs: given.keepAliveTimeoutMs ?? defaultOf('keepAliveTimeoutMs'),
+    maxRequestsPerSocket: given.maxRequestsPerSocket ?? defaultOf('maxRequestsPerSocket'),
+  };
 }
 
 /** Every error answer: status and one line from the mapper (src/http/errors.ts), text/plain. */
@@ -55,6 +83,16 @@ function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply): Fast
 }
 
 export function buildServer(opts: ServerOptions): FastifyInstance {
+  const t = serverTimeouts(opts.timeouts);
+  // Options of Node's http(s).createServer that fastify does not take itself.
+  const nodeServer = {
+    headersTimeout: t.headersTimeoutMs,
+    requestTimeout: t.requestTimeoutMs,
+    connectionsCheckingInterval: Math.max(
+      10,
+      Math.min(1000, Math.floor(Math.min(t.headersTimeoutMs, t.requestTimeoutMs) / 4)),
+    ),
+  };
   const app = Fastify({
     ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: false }),
     // One log line per request would cost more than serving a tile; errors are still logged.
@@ -65,7 +103,11 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     // Module paths can be long; Go allows paths far beyond fastify's default 100-character parameter.
     routerOptions: { maxParamLength: 4096 },
     bodyLimit: 1 << 20,
-    ...(opts.https ? { https: opts.https } : {}),
+    requestTimeout: t.requestTimeoutMs,
+    keepAliveTimeout: t.keepAliveTimeoutMs,
+    // fastify reads 0 as "Node's default" (no limit), as the setting means.
+    maxRequestsPerSocket: t.maxRequestsPerSocket,
+    ...(opts.https ? { https: { ...opts.https, ...nodeServer } } : { http: nodeServer }),
     // fastify's errors from routing (a URL that does not decode, a parameter over maxParamLength)
     // would otherwise be answered with fastify's JSON; they go through the one mapper instead.
     frameworkErrors: (err: Error, req: FastifyRequest, reply: FastifyReply) => sendError(err, req, reply),

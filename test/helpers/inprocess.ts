@@ -51,6 +51,7 @@ export async function startApp(
     upstream?: FakeUpstream | null;
     publicUrl?: string;
     verify?: ServerOptions['verify'];
+    timeouts?: ServerOptions['timeouts'];
     noKeys?: boolean;
     loggerInstance?: ServerOptions['loggerInstance'];
   } = {},
@@ -68,6 +69,7 @@ export async function startApp(
     keys: opts.noKeys ? null : keys,
     publicUrl: opts.publicUrl ?? 'http://sum.test.local:8080',
     ...(opts.verify ? { verify: opts.verify } : {}),
+    ...(opts.timeouts ? { timeouts: opts.timeouts } : {}),
     ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : {}),
   });
   await app.ready();
