@@ -16,8 +16,10 @@ export const SERVE_SETTINGS = [
   'dbStatementTimeoutMs',
   'upstream',
   'listen',
+  'metricsListen',
   'url',
   'private',
+  'policy',
   'upstreamConcurrency',
   'negativeCacheTtl',
   'batchDelayMs',
@@ -56,6 +58,8 @@ export interface ServeConfig {
   upstreamNotes: string[];
   host: string;
   port: number;
+  /** --metrics-listen: where /metrics and /readyz are served instead; null: on host:port. */
+  metricsListen: { host: string; port: number } | null;
   /** Public base URL of this server (what goes after the key in GOSUMDB). */
   url: string;
   /** True when --url or SUMKEEP_URL gave it (else it follows the listen address). */
@@ -69,6 +73,8 @@ export interface ServeConfig {
   privateFrom: readonly string[];
   /** Warnings about the patterns (white space trimmed), printed at start. */
   privateNotes: string[];
+  /** The policy file (--policy), read by src/policy/file.ts at start and on SIGHUP; null: none. */
+  policyFile: string | null;
   /** Upstream HTTP requests in flight at once in this process (each worker has its own limit). */
   upstreamConcurrency: number;
   /** Seconds a missing or refused module version is answered from memory; 0: not at all. */
@@ -103,13 +109,13 @@ export const DEFAULTS = {
 
 type Env = Record<string, string | undefined>;
 
-export function parseListen(listen: string): { host: string; port: number } {
+export function parseListen(listen: string, flag = '--listen'): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(listen);
   const port = m ? Number(m[3]) : NaN;
   if (!m || !(port >= 0 && port <= 65535)) {
     throw new SumkeepError(
       'config',
-      `--listen ${JSON.stringify(listen)}: want <host>:<port>, e.g. 127.0.0.1:3080`,
+      `${flag} ${JSON.stringify(listen)}: want <host>:<port>, e.g. 127.0.0.1:3080`,
     );
   }
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
@@ -257,6 +263,8 @@ export function serveStartupLog(cfg: ServeConfig): StartupLine[] {
 export function loadServeConfig(flags: ServeFlags, env: Env = process.env): ServeConfig {
   const s = readSettings(SERVE_SETTINGS, flags, env);
   const { host, port } = parseListen(s.listen);
+  const metricsListen =
+    s.metricsListen === undefined ? null : parseListen(s.metricsListen, '--metrics-listen');
   const up = chooseUpstream(s.upstream, flags, env);
   const priv = choosePrivate(s.private, flags, env);
   if ((s.tlsCert === undefined) !== (s.tlsKey === undefined)) {
@@ -285,11 +293,13 @@ export function loadServeConfig(flags: ServeFlags, env: Env = process.env): Serv
     upstreamNotes: up.notes,
     host,
     port,
+    metricsListen,
     url,
     urlGiven: s.url !== undefined,
     privatePatterns: priv.patterns,
     privateFrom: priv.from,
     privateNotes: priv.notes,
+    policyFile: s.policy === undefined || s.policy === '' ? null : s.policy,
     upstreamConcurrency: s.upstreamConcurrency,
     negativeCacheTtlS: s.negativeCacheTtl,
     batchDelayMs: s.batchDelayMs,

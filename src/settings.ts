@@ -114,6 +114,13 @@ export const SETTINGS = {
     default: '127.0.0.1:3080',
     parse: text,
   }),
+  metricsListen: optional({
+    flag: 'metrics-listen',
+    arg: '<host:port>',
+    help: 'serve /metrics and /readyz on this address instead of the public one (plain http)',
+    defaultHelp: 'on the --listen address',
+    parse: text,
+  }),
   url: optional({
     flag: 'url',
     arg: '<url>',
@@ -128,6 +135,14 @@ export const SETTINGS = {
       'GOPRIVATE-syntax globs of modules never fetched upstream (they enter the log by ingest); ' +
       'each one trimmed, a malformed one refused',
     defaultHelp: 'GOPRIVATE and GONOSUMDB together',
+    parse: text,
+  }),
+  policy: optional({
+    flag: 'policy',
+    arg: '<file>',
+    help:
+      'policy file (JSON if it ends in .json, else YAML): deny rules by module pattern and version ' +
+      'range, optional allow-list; checked at start, reloaded on SIGHUP',
     parse: text,
   }),
   upstreamConcurrency: withDefault({

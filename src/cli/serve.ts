@@ -2,19 +2,28 @@
  * `sumkeep serve`: the checksum database server. Prints exactly one line on stdout when it is ready:
  *   GOSUMDB=<verifier key> <url>
  * Logs (pino, JSON) go to stderr.
+ *
+ * With --policy, SIGHUP reloads the policy file: a file that reads and checks replaces the policy
+ * for every request from then on; a bad one leaves the old policy in force and logs why. (Without
+ * --policy, SIGHUP keeps its default action: the process ends.)
  */
 import type { Command } from 'commander';
 import { pino, type Logger } from 'pino';
 import { loadServeConfig, serveStartupLog, DEFAULTS, SERVE_SETTINGS, type ServeFlags } from '../config.ts';
 import { addSettings } from '../settings.ts';
 import { SumkeepError } from '../core/errors.ts';
+import { OPEN_POLICY, type Policy } from '../core/policy.ts';
+import { describePolicy } from '../core/policy-schema.ts';
+import { loadPolicyFile } from '../policy/file.ts';
 import { createDevelopmentAuthority } from '../keys/ceremony.ts';
 import { loadServingKeys } from '../keys/serving.ts';
 import { describeStoreLocation, openStore, parseStoreLocation } from '../store/open.ts';
 import { checkSecretFile } from '../keys/permissions.ts';
 import { Sequencer } from '../log/sequencer.ts';
 import { LogService } from '../log/service.ts';
-import { buildServer } from '../http/server.ts';
+import { buildMetricsServer, buildServer } from '../http/server.ts';
+import { Metrics } from '../http/metrics.ts';
+import { countStoreErrors } from '../log/store-errors.ts';
 import { createUpstream, formatProxyList } from '../upstream/index.ts';
 import { readFileSync } from 'node:fs';
 import cluster from 'node:cluster';
@@ -32,6 +41,11 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
   // Once per server, before anything else can fail: the upstream and private patterns in effect
   // and where they came from (the workers of --workers N would only repeat it).
   if (!cluster.isWorker) for (const l of serveStartupLog(cfg)) log[l.level](l.fields, l.msg);
+  // A policy file that does not check stops the start here (exit 2), naming the field and rule.
+  const policy: Policy = cfg.policyFile === null ? OPEN_POLICY : loadPolicyFile(cfg.policyFile);
+  if (cfg.policyFile !== null && !cluster.isWorker) {
+    log.info({ policy: cfg.policyFile, rules: describePolicy(policy) }, 'policy in force');
+  }
 
   if (cfg.dev) {
     // Creates only what is missing, and nothing in a production key directory.
@@ -54,24 +68,47 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
     const check = await openStore(cfg.dbFile, cfg.store);
     await Sequencer.open(check, keys.noteSigners, { maxDelayMs: cfg.batchDelayMs, maxBatch: cfg.batchMax });
     await check.close();
-    await runWorkers(cfg.workers, log);
+    await runWorkers(cfg.workers, log, cfg.policyFile !== null);
     return;
   }
 
-  const store = await openStore(cfg.dbFile, cfg.store);
+  // Every part of the log reports to the one metrics sink (src/log/events.ts); the store's
+  // failures are counted whichever caller met them.
+  const metrics = new Metrics();
+  const store = countStoreErrors(await openStore(cfg.dbFile, cfg.store), metrics);
   const sequencer = await Sequencer.open(store, keys.noteSigners, {
     maxDelayMs: cfg.batchDelayMs,
     maxBatch: cfg.batchMax,
+    events: metrics,
   });
   const upstream = createUpstream({
     proxies: cfg.upstream,
     privatePatterns: cfg.privatePatterns,
     privateSource: cfg.privateFrom.join(' or ') || '--private',
     concurrency: cfg.upstreamConcurrency,
+    onRequest: (outcome, seconds) => metrics.upstreamRequest(outcome, seconds),
   });
   const service = new LogService(store, sequencer, upstream, {
     negativeCacheTtlMs: cfg.negativeCacheTtlS * 1000,
+    events: metrics,
+    policy,
   });
+  if (cfg.policyFile !== null) {
+    const file = cfg.policyFile;
+    process.on('SIGHUP', () => {
+      try {
+        const next = loadPolicyFile(file);
+        service.setPolicy(next);
+        log.info({ policy: file, rules: describePolicy(next) }, 'policy reloaded');
+      } catch (e) {
+        // The message names the file, the field and the rule, never a module pattern.
+        log.error(
+          { policy: file, reason: (e as Error).message },
+          'policy not reloaded: the previous policy stays in force',
+        );
+      }
+    });
+  }
   // The public URL is final only after listen (port 0 picks one); routes read it then.
   let publicUrl = cfg.url;
   const app = buildServer({
@@ -87,7 +124,13 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
       maxLines: cfg.verifyMaxLines,
       concurrency: cfg.verifyConcurrency,
     },
+    metrics,
+    separateMetrics: cfg.metricsListen !== null,
   });
+  const metricsApp =
+    cfg.metricsListen === null
+      ? null
+      : buildMetricsServer({ log: service, keys, metrics, loggerInstance: log, timeouts: cfg.http });
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -96,6 +139,7 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
     log.info({ signal }, 'shutting down');
     try {
       await app.close();
+      await metricsApp?.close();
       await sequencer.close();
       await store.close();
     } finally {
@@ -112,6 +156,21 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
       cause: e,
     });
   }
+  let metricsAt: string | null = null;
+  if (metricsApp !== null && cfg.metricsListen !== null) {
+    const { host, port } = cfg.metricsListen;
+    try {
+      await metricsApp.listen({ host, port });
+    } catch (e) {
+      throw new SumkeepError(
+        'config',
+        `cannot listen on ${host}:${port} (--metrics-listen): ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+    const a = metricsApp.server.address();
+    metricsAt = `${host}:${typeof a === 'object' && a !== null ? a.port : port}`;
+  }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : cfg.port;
   // With port 0 the kernel picks the port: put the real one into the URL we print.
@@ -120,6 +179,7 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
   log.info(
     {
       listen: `${cfg.host}:${port}`,
+      ...(metricsAt === null ? {} : { metrics: metricsAt }),
       // A postgres:// URL is logged without its password.
       db: describeStoreLocation(parseStoreLocation(cfg.dbFile)),
       // The list may carry credentials (https://user:token@athens...): log it without them.
@@ -142,7 +202,7 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
  * lookups of one module version in different workers may fetch it upstream once per worker; the
  * log still gets one record.
  */
-async function runWorkers(n: number, log: Logger): Promise<void> {
+async function runWorkers(n: number, log: Logger, forwardHup: boolean): Promise<void> {
   let listening = 0;
   let stopping = false;
   let announced = false;
@@ -183,4 +243,11 @@ async function runWorkers(n: number, log: Logger): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // --policy: each worker reloads its own copy of the policy.
+  if (forwardHup) {
+    process.on('SIGHUP', () => {
+      log.info({ workers: n }, 'SIGHUP: the workers reload the policy');
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');
+    });
+  }
 }

@@ -21,7 +21,6 @@
  * that /healthz and lookups are answered meanwhile.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Counter, Gauge, type Registry } from 'prom-client';
 import { SumkeepError } from '../core/errors.ts';
 import { parseGoSumBytesSteps } from '../verify/gosum-text.ts';
 import { stepsYielding } from '../concurrency.ts';
@@ -49,13 +48,15 @@ const MAX_LOGGED_MISMATCHES = 20;
 export interface VerifyRouteOptions {
   log: LogApi;
   signer: ResponseSigner | null;
-  /** Where the verify counters go (the /metrics registry); null: not counted. */
-  registry: Registry | null;
+  /** Counts `n` lines of result `status` (sumkeep_verify_lines_total); absent: not counted. */
+  verifyLines?: (status: string, n: number) => void;
   bodyLimit?: number;
   maxLines?: number;
   maxFetch?: number;
   /** Verify requests in flight at once (--verify-concurrency); more answer 503. */
   concurrency?: number;
+  /** Told +1 and -1 as checks start and end (sumkeep_verify_requests_in_flight); absent: not told. */
+  verifyInFlight?: (delta: 1 | -1) => void;
 }
 
 /**
@@ -88,16 +89,6 @@ export function registerVerifyRoutes(app: FastifyInstance, opts: VerifyRouteOpti
   const concurrency = opts.concurrency ?? VERIFY_DEFAULTS.concurrency;
   const { log } = opts;
   let inFlight = 0;
-  if (opts.registry) {
-    new Gauge({
-      name: 'sumkeep_verify_requests_in_flight',
-      help: 'POST /api/v1/verify requests being read or checked now (at most --verify-concurrency)',
-      registers: [opts.registry],
-      collect() {
-        this.set(inFlight);
-      },
-    });
-  }
 
   /**
    * Takes one of the `concurrency` places, before the body is read, or refuses the request
@@ -112,22 +103,18 @@ export function registerVerifyRoutes(app: FastifyInstance, opts: VerifyRouteOpti
       );
     }
     inFlight++;
+    opts.verifyInFlight?.(1);
     let held = true;
     const release = () => {
-      if (held) inFlight--;
+      if (held) {
+        inFlight--;
+        opts.verifyInFlight?.(-1);
+      }
       held = false;
     };
     reply.raw.once('finish', release);
     reply.raw.once('close', release);
   };
-  const lines = opts.registry
-    ? new Counter({
-        name: 'sumkeep_verify_lines_total',
-        help: 'go.sum lines checked by POST /api/v1/verify, by result',
-        labelNames: ['status'] as const,
-        registers: [opts.registry],
-      })
-    : null;
 
   /** Refuses what is not a text/plain go.sum before fastify reads the body. */
   const checkRequest = async (req: FastifyRequest) => {
@@ -180,8 +167,8 @@ export function registerVerifyRoutes(app: FastifyInstance, opts: VerifyRouteOpti
       );
     }
     const summary = summarize(results);
-    if (lines !== null)
-      for (const [status, n] of Object.entries(summary)) if (n > 0) lines.inc({ status }, n);
+    // Every status of the summary, whatever later work adds (the label set is open).
+    if (opts.verifyLines) for (const [status, n] of Object.entries(summary)) opts.verifyLines(status, n);
 
     const answer: VerifyResponse = {
       tree: { size: head?.size ?? 0, note: head === null ? '' : (decodeUtf8(head.note) ?? '') },

@@ -19,6 +19,8 @@ import { hashModuleZip } from '../zip/index.ts';
 import { checkModuleFiles } from '../upstream/index.ts';
 import type { Store } from '../store/store.ts';
 import type { Sequencer } from './sequencer.ts';
+import { NO_EVENTS, type LogEvents } from './events.ts';
+import { refusalReason } from './refusals.ts';
 
 export interface IngestItem {
   /** Known from the directory layout; absent for bare .zip files (taken from the zip prefix). */
@@ -99,6 +101,7 @@ export async function ingestOne(
   store: Store,
   sequencer: Sequencer,
   onBytes?: (n: number) => void,
+  events: Pick<LogEvents, 'refused'> = NO_EVENTS,
 ): Promise<IngestOutcome> {
   let path: string | undefined;
   let version: string | undefined;
@@ -167,6 +170,8 @@ export async function ingestOne(
       e.code !== 'internal' &&
       e.code !== 'log_inconsistent'
     ) {
+      const reason = refusalReason(e);
+      if (reason !== null) events.refused(reason);
       return {
         item,
         status: 'invalid',

@@ -50,6 +50,7 @@ import {
 import { bytesEqual, decodeUtf8 } from '../core/bytes.ts';
 import type { LogRecord, NewRecord, SignedHead, Store } from '../store/store.ts';
 import { appendHashes } from './append-hashes.ts';
+import { NO_EVENTS, type LogEvents } from './events.ts';
 
 export interface SequencerOptions {
   /** Longest a new record waits for more records before its batch is committed (ms). */
@@ -58,6 +59,8 @@ export interface SequencerOptions {
   maxBatch: number;
   /** Clock, injectable for tests. */
   now?: () => number;
+  /** Where each committed batch is reported (/metrics); default nowhere. */
+  events?: Pick<LogEvents, 'committed'>;
 }
 
 export interface PendingRecord {
@@ -91,6 +94,8 @@ export class Sequencer {
   private readonly signers: Signer[];
   private readonly opts: Required<SequencerOptions>;
   private queue = new Map<string, Waiter>();
+  /** Records taken from the queue whose batch is being committed now. */
+  private committing = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private head: SignedHead | null = null;
@@ -105,7 +110,7 @@ export class Sequencer {
   private constructor(store: Store, signers: Signer[], opts: SequencerOptions) {
     this.store = store;
     this.signers = signers;
-    this.opts = { now: Date.now, ...opts };
+    this.opts = { now: Date.now, events: NO_EVENTS, ...opts };
   }
 
   /**
@@ -154,6 +159,14 @@ export class Sequencer {
   /** The latest committed signed head, or null while the log is empty. */
   latest(): SignedHead | null {
     return this.head;
+  }
+
+  /**
+   * Records added but not yet durable: queued, or in the batch being committed (or held while a
+   * note key cannot sign). Non-zero for longer than a batch delay means commits are stuck.
+   */
+  pending(): number {
+    return this.queue.size + this.committing;
   }
 
   /**
@@ -307,13 +320,24 @@ export class Sequencer {
    * pause, so that writers racing for the database do not collide in lock step.
    */
   private async commitWithRetry(batch: Waiter[]): Promise<void> {
+    this.committing = batch.length;
+    try {
+      await this.commitAttempts(batch);
+    } finally {
+      this.committing = 0;
+    }
+  }
+
+  private async commitAttempts(batch: Waiter[]): Promise<void> {
     let todo = batch;
     let held = 0;
     for (let attempt = 0; ; attempt++) {
       try {
         if (attempt > 0) todo = await this.settleExisting(todo);
         if (todo.length === 0) return;
+        const started = performance.now();
         const logged = await this.commit(todo.map((w) => w.rec));
+        this.opts.events.committed((performance.now() - started) / 1000, logged.length);
         todo.forEach((w, i) => w.resolve(logged[i]!));
         return;
       } catch (e) {
