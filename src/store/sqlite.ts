@@ -463,13 +463,15 @@ class SqliteStore implements AuditStore {
     // better-sqlite3 waits for a lock synchronously, holding the event loop: the probe waits
     // PROBE_BUSY_TIMEOUT_MS at most (a database locked that long is not ready), then the
     // connection's own busy timeout is back for the writes that must wait.
-    const saved = Number(this.db.pragma('busy_timeout', { simple: true }));
-    this.db.pragma(`busy_timeout = ${PROBE_BUSY_TIMEOUT_MS}`);
-    try {
-      this.run('write check', () => this.probeStmt.run(Date.now()));
-    } finally {
-      this.db.pragma(`busy_timeout = ${saved}`);
-    }
+    this.run('write check', () => {
+      const saved = Number(this.db.pragma('busy_timeout', { simple: true }));
+      this.db.pragma(`busy_timeout = ${PROBE_BUSY_TIMEOUT_MS}`);
+      try {
+        this.probeStmt.run(Date.now());
+      } finally {
+        this.db.pragma(`busy_timeout = ${saved}`);
+      }
+    });
   }
 
   async close(): Promise<void> {
