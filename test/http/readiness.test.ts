@@ -96,3 +96,15 @@ describe('/readyz', () => {
     }
   });
 });
+
+describe('/readyz of a closed store', () => {
+  it('is a store_error (the probe pragmas run inside the store error mapping), not an internal error', async () => {
+    const store = await openSqliteStore(':memory:');
+    const seq = await Sequencer.open(store, [newSigner(skey)], { maxDelayMs: 1, maxBatch: 10 });
+    const svc = new LogService(store, seq, null);
+    await store.close();
+    const r = await svc.ready();
+    assert.equal(r.ok, false);
+    assert.equal((r.cause as { code?: string }).code, 'store_error');
+  });
+});
