@@ -87,8 +87,11 @@ export interface HeadGuard {
 
 /** The published read path as the sequencer uses it (Publisher, src/log/publish.ts). */
 export interface HeadPublisher {
-  /** Brings the directory up to `head` from the store (null: the empty log's `latest`). */
-  sync(head: SignedHead | null): Promise<void>;
+  /**
+   * Brings the directory up to `head` from the store; for the empty log (null), `latest` is
+   * `emptyNote`, the signed size-0 note /latest serves.
+   */
+  sync(head: SignedHead | null, opts?: { emptyNote?: Uint8Array }): Promise<void>;
   /** Publishes a head this process committed with its new records; durable when it resolves. */
   publishCommitted(head: SignedHead, records: readonly LogRecord[]): Promise<void>;
 }
@@ -177,8 +180,9 @@ export class Sequencer {
   static async open(store: Store, signers: Signer[], opts: SequencerOptions): Promise<Sequencer> {
     if (signers.length === 0) throw new SumkeepError('config', 'sequencer: no note signer');
     const s = new Sequencer(store, signers, opts);
-    // The empty log is published too (an empty `latest`); a non-empty one through reload.
-    if ((await s.reload()) === null) await s.publisher?.sync(null);
+    // The empty log is published too (`latest` is the signed size-0 note /latest serves); a
+    // non-empty one through reload.
+    if ((await s.reload()) === null) await s.publisher?.sync(null, { emptyNote: s.emptyNote() });
     return s;
   }
 
