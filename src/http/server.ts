@@ -21,6 +21,7 @@ import { registerTrustRoutes } from './trust.ts';
 import { registerGosumRoutes } from './gosum.ts';
 import { registerVerifyRoutes, VERIFY_DEFAULTS } from './verify.ts';
 import { registerStatusRoutes } from './status.ts';
+import { VerifyPlaces } from './verify-places.ts';
 import { defaultOf } from '../settings.ts';
 
 export interface ServerOptions {
@@ -167,12 +168,16 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     signer: keys?.responseSigner ?? null,
     verifyLines: (status, n) => metrics.verifyLines(status, n),
   });
+  // One limit on go.sum checks in flight for the API and the status page's form.
+  const places = new VerifyPlaces(opts.verify?.concurrency ?? VERIFY_DEFAULTS.concurrency, (delta) =>
+    metrics.verifyInFlight(delta),
+  );
   registerVerifyRoutes(app, {
     ...opts.verify,
     log: opts.log,
     signer: keys?.responseSigner ?? null,
     verifyLines: (status, n) => metrics.verifyLines(status, n),
-    verifyInFlight: (delta) => metrics.verifyInFlight(delta),
+    places,
   });
   registerStatusRoutes(app, {
     log: opts.log,
@@ -182,6 +187,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     verify: {
       bodyLimit: opts.verify?.bodyLimit ?? VERIFY_DEFAULTS.bodyLimit,
       maxLines: opts.verify?.maxLines ?? VERIFY_DEFAULTS.maxLines,
+      places,
     },
   });
   return app;

@@ -19,7 +19,9 @@ import { SumkeepError, isSumkeepError } from '../core/errors.ts';
 import { utf8 } from '../core/bytes.ts';
 import type { LogApi } from '../log/api.ts';
 import type { ServingKeys } from '../keys/types.ts';
-import { parseGoSumBytes } from '../verify/gosum-text.ts';
+import { parseGoSumBytesSteps } from '../verify/gosum-text.ts';
+import { stepsYielding } from '../concurrency.ts';
+import type { VerifyPlaces } from './verify-places.ts';
 import { summarize } from '../verify/response.ts';
 import { clientGone } from './client-gone.ts';
 import { oneLine, toHttpError } from './errors.ts';
@@ -31,6 +33,9 @@ import { gosumdbValue } from './trust.ts';
 export const STATUS_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
   "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/** Lines parsed between two yields to the event loop. */
+const PARSE_CHUNK = 2000;
 
 export const STATUS_LIMITS = { recent: 20, search: 50, growthPoints: 48 } as const;
 
@@ -44,7 +49,8 @@ export interface StatusRouteOptions {
   /** Public base URL, as for /api/v1/gosumdb (src/http/trust.ts). */
   publicUrl: string | null | (() => string | null);
   /** The verify API's limits: largest go.sum (bytes) and most lines. */
-  verify: { bodyLimit: number; maxLines: number };
+  /** The verify API's limits; `places` is its in-flight limit, shared with POST /api/v1/verify. */
+  verify: { bodyLimit: number; maxLines: number; places: VerifyPlaces };
 }
 
 /**
@@ -170,43 +176,54 @@ export function registerStatusRoutes(app: FastifyInstance, opts: StatusRouteOpti
       { parseAs: 'string', bodyLimit: formLimit },
       (_req, body, done) => done(null, new URLSearchParams(body as string)),
     );
-    scope.post('/verify', { bodyLimit: formLimit }, async (req, reply) => {
-      if (!(req.body instanceof URLSearchParams)) {
-        throw new SumkeepError(
-          'unsupported_media_type',
-          'POST /verify takes the status page form (application/x-www-form-urlencoded); for a go.sum as text use POST /api/v1/verify',
-        );
-      }
-      // Browsers send a textarea's line breaks as CRLF; go.sum lines end in LF.
-      const gosum = (req.body.get('gosum') ?? '').replace(/\r\n?/g, '\n');
-      const bytes = utf8(gosum);
-      let verify: VerifyView;
-      let status = 200;
-      try {
-        if (bytes.length > opts.verify.bodyLimit) {
+    scope.post(
+      '/verify',
+      {
+        bodyLimit: formLimit,
+        // A place among the go.sum checks in flight, taken before the body is read.
+        onRequest: async (_req, reply) => opts.verify.places.take(reply),
+      },
+      async (req, reply) => {
+        if (!(req.body instanceof URLSearchParams)) {
           throw new SumkeepError(
-            'too_large',
-            `go.sum of ${bytes.length} bytes is over the limit of ${opts.verify.bodyLimit} bytes`,
+            'unsupported_media_type',
+            'POST /verify takes the status page form (application/x-www-form-urlencoded); for a go.sum as text use POST /api/v1/verify',
           );
         }
-        const parsed = parseGoSumBytes(bytes, { maxLines: opts.verify.maxLines });
-        const { results, head } = await log.checkGoSum(parsed, {
-          fetch: false,
-          maxFetch: 0,
-          signal: clientGone(reply),
-        });
-        verify = { gosum, results, summary: summarize(results), treeSize: head?.size ?? 0 };
-      } catch (e) {
-        const u = userError(e);
-        status = u.status;
-        verify = { gosum: bytes.length > opts.verify.bodyLimit ? '' : gosum, error: oneLine(u.message) };
-      }
-      const v = await view(null, verify);
-      return secure(reply)
-        .code(status)
-        .header('cache-control', 'no-store')
-        .header('content-type', 'text/html; charset=utf-8')
-        .send(renderStatusHtml(v));
-    });
+        // Browsers send a textarea's line breaks as CRLF; go.sum lines end in LF.
+        const gosum = (req.body.get('gosum') ?? '').replace(/\r\n?/g, '\n');
+        const bytes = utf8(gosum);
+        let verify: VerifyView;
+        let status = 200;
+        try {
+          if (bytes.length > opts.verify.bodyLimit) {
+            throw new SumkeepError(
+              'too_large',
+              `go.sum of ${bytes.length} bytes is over the limit of ${opts.verify.bodyLimit} bytes`,
+            );
+          }
+          // In steps, yielding to the event loop, as POST /api/v1/verify does.
+          const parsed = await stepsYielding(
+            parseGoSumBytesSteps(bytes, { maxLines: opts.verify.maxLines }, PARSE_CHUNK),
+          );
+          const { results, head } = await log.checkGoSum(parsed, {
+            fetch: false,
+            maxFetch: 0,
+            signal: clientGone(reply),
+          });
+          verify = { gosum, results, summary: summarize(results), treeSize: head?.size ?? 0 };
+        } catch (e) {
+          const u = userError(e);
+          status = u.status;
+          verify = { gosum: bytes.length > opts.verify.bodyLimit ? '' : gosum, error: oneLine(u.message) };
+        }
+        const v = await view(null, verify);
+        return secure(reply)
+          .code(status)
+          .header('cache-control', 'no-store')
+          .header('content-type', 'text/html; charset=utf-8')
+          .send(renderStatusHtml(v));
+      },
+    );
   });
 }

@@ -24,6 +24,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SumkeepError } from '../core/errors.ts';
 import { parseGoSumBytesSteps } from '../verify/gosum-text.ts';
 import { stepsYielding } from '../concurrency.ts';
+import { VerifyPlaces } from './verify-places.ts';
 import { decodeUtf8 } from '../core/bytes.ts';
 import type { LogApi } from '../log/api.ts';
 import { clientGone } from './client-gone.ts';
@@ -55,6 +56,8 @@ export interface VerifyRouteOptions {
   maxFetch?: number;
   /** Verify requests in flight at once (--verify-concurrency); more answer 503. */
   concurrency?: number;
+  /** The limit shared with other routes that check a go.sum (takes the place of `concurrency`). */
+  places?: VerifyPlaces;
   /** Told +1 and -1 as checks start and end (sumkeep_verify_requests_in_flight); absent: not told. */
   verifyInFlight?: (delta: 1 | -1) => void;
 }
@@ -88,33 +91,9 @@ export function registerVerifyRoutes(app: FastifyInstance, opts: VerifyRouteOpti
   const maxFetch = opts.maxFetch ?? VERIFY_DEFAULTS.maxFetch;
   const concurrency = opts.concurrency ?? VERIFY_DEFAULTS.concurrency;
   const { log } = opts;
-  let inFlight = 0;
-
-  /**
-   * Takes one of the `concurrency` places, before the body is read, or refuses the request
-   * (`overloaded`: 503 with Retry-After). The place is given back when the answer has been sent or
-   * the connection has gone, whichever comes first.
-   */
-  const takePlace = async (_req: FastifyRequest, reply: FastifyReply) => {
-    if (inFlight >= concurrency) {
-      throw new SumkeepError(
-        'overloaded',
-        `${concurrency} go.sum checks are running (--verify-concurrency); try again in a moment`,
-      );
-    }
-    inFlight++;
-    opts.verifyInFlight?.(1);
-    let held = true;
-    const release = () => {
-      if (held) {
-        inFlight--;
-        opts.verifyInFlight?.(-1);
-      }
-      held = false;
-    };
-    reply.raw.once('finish', release);
-    reply.raw.once('close', release);
-  };
+  // Shared with the status page's form (server.ts); its own when this route is registered alone.
+  const places = opts.places ?? new VerifyPlaces(concurrency, opts.verifyInFlight);
+  const takePlace = async (_req: FastifyRequest, reply: FastifyReply) => places.take(reply);
 
   /** Refuses what is not a text/plain go.sum before fastify reads the body. */
   const checkRequest = async (req: FastifyRequest) => {

@@ -124,6 +124,32 @@ describe('POST /api/v1/verify over --verify-concurrency', () => {
     assert.equal(again.status, 200, await again.text());
   });
 
+  it('shares the limit with the status page form (POST /verify), which also yields while it parses', async () => {
+    const form = (gosum: string) =>
+      fetch(`${base}/verify`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ gosum }).toString(),
+      });
+    const big = post(bigGoSum((4 << 20) - 100));
+    await until(async () => (await inFlight()) === 1, 'the big check to hold the place');
+    const refused = await form(small);
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers.get('retry-after'), '1');
+    assert.match(await refused.text(), /go\.sum checks are running \(--verify-concurrency\)/);
+    await (await big).arrayBuffer();
+    await until(async () => (await inFlight()) === 0, 'the place to be given back');
+    // The form's own check holds the place too: an API check during it is refused.
+    const formBig = form(bigGoSum((1 << 20) - 100));
+    await until(async () => (await inFlight()) === 1, 'the form check to hold the place');
+    assert.equal((await post(small)).status, 503);
+    const done = await formBig;
+    assert.equal(done.status, 200);
+    await done.text();
+    await until(async () => (await inFlight()) === 0, 'the form to give its place back');
+    assert.equal((await form(small)).status, 200);
+  });
+
   it('a client that leaves while sending its body gives its place back', async () => {
     const sock = connect((s.app.server.address() as AddressInfo).port, '127.0.0.1');
     sock.write(
