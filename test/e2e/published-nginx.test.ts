@@ -107,7 +107,10 @@ describe('the published read path behind nginx, with the real go command', { tim
     // The empty log is published at start: the signed size-0 note, served as such by nginx,
     // byte for byte what sumkeep's /latest answers.
     const emptyNote = new Uint8Array(readFileSync(join(pub, 'latest')));
-    assert.match(new TextDecoder().decode(emptyNote), /^sum\.nginx\.test\n0\n/);
+    assert.match(
+      new TextDecoder().decode(emptyNote),
+      /^go\.sum database tree\n0\n47DEQpj8HBSa\+\/TImW\+5JCeuQeRkm5NMpJWZG3hSuFU=\n\n\u2014 sum\.nginx\.test /,
+    );
     nginx = await startNginx(join(root, 'nginx'), pub, server.url);
     const empty = await fetch(`${nginx.url}/latest`);
     assert.equal(empty.status, 200);
