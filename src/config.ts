@@ -5,8 +5,9 @@
  */
 import { SumkeepError, isSumkeepError } from './core/errors.ts';
 import { parsePatternList } from './core/module-match.ts';
-import { envName, readSettings, storeOptions, type SettingName } from './settings.ts';
+import { SETTINGS, envName, readSettings, storeOptions, type SettingName } from './settings.ts';
 import { formatProxyList, parseProxyList, upstreamFromGoproxy } from './upstream/proxy-list.ts';
+import { parseSumdbSpec, type SumdbSpec } from './crosscheck/spec.ts';
 
 /** The settings of `sumkeep serve` (src/settings.ts holds their flags, twins and defaults). */
 export const SERVE_SETTINGS = [
@@ -18,6 +19,7 @@ export const SERVE_SETTINGS = [
   'listen',
   'url',
   'private',
+  'checkSumdb',
   'upstreamConcurrency',
   'negativeCacheTtl',
   'batchDelayMs',
@@ -64,6 +66,8 @@ export interface ServeConfig {
   privateFrom: readonly string[];
   /** Warnings about the patterns (white space trimmed), printed at start. */
   privateNotes: string[];
+  /** The independent checksum database public module versions are cross-checked with, or null. */
+  checkSumdb: SumdbSpec | null;
   /** Upstream HTTP requests in flight at once in this process (each worker has its own limit). */
   upstreamConcurrency: number;
   /** Seconds a missing or refused module version is answered from memory; 0: not at all. */
@@ -156,9 +160,9 @@ function chooseUpstream(
  * taking both lists means that a GONOSUMDB narrower than GOPRIVATE never sends a GOPRIVATE path
  * upstream (fail closed). GONOPROXY is not read: it is about fetching code, not about the sumdb.
  */
-function choosePrivate(
+export function choosePrivate(
   given: string | undefined,
-  flags: ServeFlags,
+  flags: Partial<Record<string, unknown>>,
   env: Env,
 ): { patterns: readonly string[]; from: string[]; notes: string[] } {
   const lists: [string, string][] = [];
@@ -237,7 +241,23 @@ export function serveStartupLog(cfg: ServeConfig): StartupLine[] {
     });
   }
   for (const note of cfg.privateNotes) lines.push({ level: 'warn', msg: note, fields: {} });
+  if (cfg.checkSumdb !== null) {
+    const via =
+      cfg.checkSumdb.url ??
+      `the upstream's /sumdb/${cfg.checkSumdb.name}/ (else https://${cfg.checkSumdb.name})`;
+    lines.push({
+      level: 'info',
+      msg: `cross-checking public module versions with the checksum database ${cfg.checkSumdb.name} at ${via}`,
+      fields: { checkSumdb: cfg.checkSumdb.vkey, checkSumdbUrl: cfg.checkSumdb.url },
+    });
+  }
   return lines;
+}
+
+/** How a message names where a setting came from: its flag, else its environment twin. */
+export function where(name: SettingName, flags: Partial<Record<string, unknown>>): string {
+  const f = flags[name];
+  return f !== undefined && f !== false ? `--${SETTINGS[name].flag}` : envName(name);
 }
 
 export function loadServeConfig(flags: ServeFlags, env: Env = process.env): ServeConfig {
@@ -268,6 +288,7 @@ export function loadServeConfig(flags: ServeFlags, env: Env = process.env): Serv
     privatePatterns: priv.patterns,
     privateFrom: priv.from,
     privateNotes: priv.notes,
+    checkSumdb: s.checkSumdb === undefined ? null : parseSumdbSpec(s.checkSumdb, where('checkSumdb', flags)),
     upstreamConcurrency: s.upstreamConcurrency,
     negativeCacheTtlS: s.negativeCacheTtl,
     batchDelayMs: s.batchDelayMs,

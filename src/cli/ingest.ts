@@ -12,6 +12,58 @@ import { loadNoteKeys } from '../keys/notekey.ts';
 import { openStore } from '../store/open.ts';
 import { Sequencer } from '../log/sequencer.ts';
 import { ingestOne, scanSources, type IngestOutcome } from '../log/ingest.ts';
+import { choosePrivate, where } from '../config.ts';
+import { SumkeepError } from '../core/errors.ts';
+import { matchAnyPrefix } from '../core/module.ts';
+import { CrossChecker } from '../crosscheck/checker.ts';
+import { DirSumdbSource } from '../crosscheck/source.ts';
+import { parseSumdbSpec } from '../crosscheck/spec.ts';
+import { HttpSumdbSource, Limiter } from '../upstream/index.ts';
+import type { Store } from '../store/store.ts';
+
+/** Lookups and tile reads of one ingest at once. */
+const INGEST_SUMDB_CONCURRENCY = 8;
+
+/**
+ * The cross-check of `ingest --check-sumdb` (or undefined without it): offline from --sumdb-cache,
+ * else at the URL of --check-sumdb (ingest has no upstream to reach /sumdb/<name>/ through).
+ */
+function ingestCrossCheck(
+  s: { private: string | undefined; checkSumdb: string | undefined; sumdbCache: string | undefined },
+  flags: IngestFlags,
+  store: Store,
+): CrossChecker | undefined {
+  if (s.checkSumdb === undefined) {
+    if (s.sumdbCache !== undefined) throw new SumkeepError('config', '--sumdb-cache needs --check-sumdb');
+    return undefined;
+  }
+  const spec = parseSumdbSpec(s.checkSumdb, where('checkSumdb', flags));
+  if (spec.url === null && s.sumdbCache === undefined) {
+    throw new SumkeepError(
+      'config',
+      `${where('checkSumdb', flags)}: ingest has no upstream proxy: give the database's URL ("<key> <url>") or --sumdb-cache <dir>`,
+    );
+  }
+  const patterns = choosePrivate(s.private, flags, process.env).patterns;
+  return new CrossChecker({
+    spec,
+    source:
+      s.sumdbCache !== undefined
+        ? new DirSumdbSource(s.sumdbCache, spec.name)
+        : new HttpSumdbSource({
+            name: spec.name,
+            url: spec.url,
+            proxies: [],
+            limiter: new Limiter(INGEST_SUMDB_CONCURRENCY),
+          }),
+    store,
+    isPrivate: (path) => matchAnyPrefix(patterns, path),
+    log: {
+      error: (_f, msg) => process.stderr.write(`ingest: ${msg}\n`),
+      warn: (_f, msg) => process.stderr.write(`ingest: ${msg}\n`),
+    },
+  });
+}
 
 /** The settings of `sumkeep ingest` (src/settings.ts). */
 const INGEST_SETTINGS = [
@@ -22,6 +74,9 @@ const INGEST_SETTINGS = [
   'concurrency',
   'batchMax',
   'batchDelayMs',
+  'private',
+  'checkSumdb',
+  'sumdbCache',
 ] as const satisfies readonly SettingName[];
 type IngestFlags = Partial<Record<(typeof INGEST_SETTINGS)[number], string>>;
 
@@ -47,6 +102,13 @@ async function ingest(paths: string[], flags: IngestFlags): Promise<number> {
   const items = scanSources(paths);
   const totalBytes = items.reduce((a, i) => a + i.zipBytes, 0);
   const store = await openStore(s.db, storeOptions(s));
+  let crossCheck: CrossChecker | undefined;
+  try {
+    crossCheck = ingestCrossCheck(s, flags, store);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   const sequencer = await Sequencer.open(store, keys.signers, {
     maxDelayMs: s.batchDelayMs,
     maxBatch: s.batchMax,
@@ -65,7 +127,7 @@ async function ingest(paths: string[], flags: IngestFlags): Promise<number> {
     : null;
   const started = Date.now();
   let bytes = 0;
-  const counts = { added: 0, present: 0, conflict: 0, invalid: 0 };
+  const counts = { added: 0, present: 0, conflict: 0, invalid: 0, refused: 0 };
   const problems: IngestOutcome[] = [];
   const payload = () => ({
     mb: mib(bytes),
@@ -77,14 +139,14 @@ async function ingest(paths: string[], flags: IngestFlags): Promise<number> {
   const report = (o: IngestOutcome) => {
     counts[o.status]++;
     const name = o.path !== undefined ? `${o.path}@${o.version}` : o.item.zipFile;
-    if (o.status === 'conflict' || o.status === 'invalid') problems.push(o);
+    if (o.status === 'conflict' || o.status === 'invalid' || o.status === 'refused') problems.push(o);
     if (bar) bar.increment(1, payload());
     else process.stderr.write(`ingest: ${o.status} ${name}${o.reason ? `: ${o.reason}` : ''}\n`);
   };
 
   try {
     await eachLimited(items, s.concurrency, async (item) => {
-      report(await ingestOne(item, store, sequencer, (n) => (bytes += n)));
+      report(await ingestOne(item, store, sequencer, (n) => (bytes += n), crossCheck));
     });
     await sequencer.close();
   } finally {
@@ -100,8 +162,12 @@ async function ingest(paths: string[], flags: IngestFlags): Promise<number> {
   }
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   process.stdout.write(
-    `ingest: ${counts.added} added, ${counts.present} already logged, ${counts.conflict} conflicts, ${counts.invalid} invalid ` +
+    `ingest: ${counts.added} added, ${counts.present} already logged, ${counts.conflict} conflicts, ${counts.invalid} invalid` +
+      (crossCheck !== undefined
+        ? `, ${counts.refused} refused by the cross-check with ${crossCheck.name}`
+        : '') +
+      ' ' +
       `(${items.length} modules, ${mib(totalBytes)} MiB in ${secs} s; tree size ${sequencer.latest()?.size ?? 0})\n`,
   );
-  return counts.conflict + counts.invalid > 0 ? 1 : 0;
+  return counts.conflict + counts.invalid + counts.refused > 0 ? 1 : 0;
 }

@@ -14,6 +14,7 @@ import { describeStoreLocation, openStore, parseStoreLocation } from '../store/o
 import { checkSecretFile } from '../keys/permissions.ts';
 import { Sequencer } from '../log/sequencer.ts';
 import { LogService } from '../log/service.ts';
+import { CrossChecker } from '../crosscheck/checker.ts';
 import { buildServer } from '../http/server.ts';
 import { createUpstream, formatProxyList } from '../upstream/index.ts';
 import { readFileSync } from 'node:fs';
@@ -69,8 +70,19 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
     privateSource: cfg.privateFrom.join(' or ') || '--private',
     concurrency: cfg.upstreamConcurrency,
   });
+  const crossCheck =
+    cfg.checkSumdb === null || upstream === null
+      ? undefined
+      : new CrossChecker({
+          spec: cfg.checkSumdb,
+          source: upstream.sumdb(cfg.checkSumdb.name, cfg.checkSumdb.url),
+          store,
+          isPrivate: (path) => upstream.isPrivate(path),
+          log,
+        });
   const service = new LogService(store, sequencer, upstream, {
     negativeCacheTtlMs: cfg.negativeCacheTtlS * 1000,
+    ...(crossCheck !== undefined ? { crossCheck } : {}),
   });
   // The public URL is final only after listen (port 0 picks one); routes read it then.
   let publicUrl = cfg.url;

@@ -91,6 +91,23 @@ export interface LogServiceOptions {
   negativeCacheTtlMs?: number;
   /** Clock for the negative cache (tests). */
   now?: () => number;
+  /**
+   * The cross-check with an independent checksum database (--check-sumdb, src/crosscheck): asked
+   * after the upstream fetch and before the version is logged. Its refusals are remembered like the
+   * upstream's; 'crosscheck_unavailable' is not (fail closed, asked again next time).
+   */
+  crossCheck?: CrossCheck;
+}
+
+/** What the service needs of the cross-check (src/crosscheck/checker.ts CrossChecker). */
+export interface CrossCheck {
+  check(
+    path: string,
+    version: string,
+    zipHash: string,
+    modHash: string,
+    signal?: AbortSignal,
+  ): Promise<unknown>;
 }
 
 export class LogService implements LogApi {
@@ -102,6 +119,7 @@ export class LogService implements LogApi {
   /** Records never change once logged, so a hit skips validation and the database. */
   private readonly records = new LruCache<string, { id: number; text: Uint8Array }>(RECORD_CACHE_ENTRIES);
   private readonly negative: NegativeCache;
+  private readonly crossCheck: CrossCheck | null;
   readonly counters: ServiceStats = { upstreamFetches: 0, fetchesCancelled: 0, recordsAdded: 0 };
 
   constructor(
@@ -115,6 +133,7 @@ export class LogService implements LogApi {
     this.upstream = upstream;
     this.tiles = new TileServer(store);
     this.negative = new NegativeCache(opts.negativeCacheTtlMs ?? 0, NEGATIVE_CACHE_ENTRIES, opts.now);
+    this.crossCheck = opts.crossCheck ?? null;
   }
 
   async lookup(path: string, version: string, opts: LookupOptions = {}): Promise<LookupAnswer> {
@@ -307,6 +326,18 @@ export class LogService implements LogApi {
     }
     // Every client left while the answer came in: a cancelled fetch records nothing.
     if (signal.aborted) throw signal.reason;
+    if (this.crossCheck !== null) {
+      try {
+        // The upstream refuses private modules before any request, so this is a public one.
+        await this.crossCheck.check(path, version, m.zipHash, m.modHash, signal);
+      } catch (e) {
+        if (signal.aborted) throw signal.reason;
+        // Only refusals are lasting (negative-cache.ts): an unreachable database is asked again.
+        this.negative.remember(versionKey(path, version), e);
+        throw e;
+      }
+      if (signal.aborted) throw signal.reason;
+    }
     const text = utf8(formatRecordLines(path, version, m.zipHash, m.modHash));
     const rec = await this.sequencer.add({ path, version, text, source: `upstream:${m.source}` });
     this.counters.recordsAdded++;

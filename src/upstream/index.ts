@@ -5,6 +5,7 @@ import { parseProxyList, type ProxyList } from './proxy-list.ts';
 export { Upstream, type FetchedModule, type UpstreamOptions } from './upstream.ts';
 export { checkModuleFiles } from './module-files.ts';
 export { Limiter } from './limiter.ts';
+export { HttpSumdbSource } from './sumdb.ts';
 export { parseProxyList, formatProxyList, type ProxyList } from './proxy-list.ts';
 
 /**
