@@ -1,0 +1,56 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { isSumkeepError } from '../../src/core/errors.ts';
+import { generateKey } from '../../src/core/note.ts';
+import { SUM_GOLANG_ORG_KEY, parseSumdbSpec } from '../../src/crosscheck/spec.ts';
+
+describe('parseSumdbSpec', () => {
+  const { vkey } = generateKey('sum.example.test');
+
+  it('takes a verifier key alone: through the upstream proxies', () => {
+    const s = parseSumdbSpec(vkey);
+    assert.equal(s.name, 'sum.example.test');
+    assert.equal(s.vkey, vkey);
+    assert.equal(s.url, null);
+  });
+
+  it('takes a key and a URL, without its trailing slashes', () => {
+    assert.equal(
+      parseSumdbSpec(`  ${vkey}   https://sum.example.test/base/  `).url,
+      'https://sum.example.test/base',
+    );
+    assert.equal(parseSumdbSpec(`${vkey} http://127.0.0.1:8080`).url, 'http://127.0.0.1:8080');
+  });
+
+  it('knows the go command’s key for the bare name sum.golang.org', () => {
+    const s = parseSumdbSpec('sum.golang.org');
+    assert.equal(s.vkey, SUM_GOLANG_ORG_KEY);
+    assert.equal(s.name, 'sum.golang.org');
+    assert.equal(
+      parseSumdbSpec('sum.golang.org https://proxy.corp/sumdb/sum.golang.org').url,
+      'https://proxy.corp/sumdb/sum.golang.org',
+    );
+  });
+
+  for (const [what, raw] of [
+    ['empty', ''],
+    ['off', 'off'],
+    ['three fields', `${vkey} https://a https://b`],
+    ['a bad key', 'sum.example.test+00000000+AAAA'],
+    ['another name without a key', 'sum.example.test'],
+    [
+      'a key with a flipped hash',
+      vkey.replace(/\+([0-9a-f])/, (_m, c: string) => `+${c === '0' ? '1' : '0'}`),
+    ],
+    ['a file URL', `${vkey} file:///srv/sumdb`],
+    ['a URL with a query', `${vkey} https://a/?x=1`],
+    ['not a URL', `${vkey} sum.example.test`],
+  ] as const) {
+    it(`refuses ${what} with a config error naming the setting`, () => {
+      assert.throws(
+        () => parseSumdbSpec(raw, 'SUMKEEP_CHECK_SUMDB'),
+        (e: unknown) => isSumkeepError(e, 'config') && e.message.startsWith('SUMKEEP_CHECK_SUMDB '),
+      );
+    });
+  }
+});
