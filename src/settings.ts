@@ -135,8 +135,8 @@ export const SETTINGS = {
     arg: '"<verifier key> [<url>]"',
     help:
       'cross-check every public module version (not matched by --private) with this independent checksum ' +
-      'database before it is logged, GOSUMDB syntax (e.g. "sum.golang.org"); without a URL through the ' +
-      "upstream's /sumdb/<name>/ paths, as the go command",
+      'database before it is logged, GOSUMDB syntax (e.g. "sum.golang.org"); without a URL, serve asks ' +
+      "through the upstream's /sumdb/<name>/ paths as the go command does, ingest needs --sumdb-cache",
     parse: text,
   }),
   sumdbCache: optional({
