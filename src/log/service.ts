@@ -72,11 +72,18 @@ const RECORD_CACHE_ENTRIES = 100_000;
 const CHECK_FETCH_CONCURRENCY = 8;
 
 /**
- * Why a module version could not be filled during a go.sum check, for these upstream outcomes: the
- * line stays `unknown` with the reason (one unreachable module must not hide the answer for the
- * rest). Other errors are server faults and fail the check.
+ * Why a module version could not be filled during a go.sum check, for these upstream (and
+ * cross-check) outcomes: the line stays `unknown` with the reason (one unreachable module, or an
+ * unreachable --check-sumdb database, must not hide the answer for the rest). Other errors are
+ * server faults and fail the check.
  */
-const UNAVAILABLE_CODES = new Set(['not_found', 'upstream_not_found', 'upstream_error', 'upstream_timeout']);
+const UNAVAILABLE_CODES = new Set([
+  'not_found',
+  'upstream_not_found',
+  'upstream_error',
+  'upstream_timeout',
+  'crosscheck_unavailable',
+]);
 const leavesUnknown = (e: unknown): e is SumkeepError =>
   isSumkeepError(e) && (isRefusal(e) || UNAVAILABLE_CODES.has(e.code));
 
