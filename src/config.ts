@@ -255,7 +255,7 @@ export function serveStartupLog(cfg: ServeConfig): StartupLine[] {
 }
 
 /** How a message names where a setting came from: its flag, else its environment twin. */
-export function where(name: SettingName, flags: Partial<Record<string, unknown>>): string {
+export function settingSource(name: SettingName, flags: Partial<Record<string, unknown>>): string {
   const f = flags[name];
   return f !== undefined && f !== false ? `--${SETTINGS[name].flag}` : envName(name);
 }
@@ -288,7 +288,8 @@ export function loadServeConfig(flags: ServeFlags, env: Env = process.env): Serv
     privatePatterns: priv.patterns,
     privateFrom: priv.from,
     privateNotes: priv.notes,
-    checkSumdb: s.checkSumdb === undefined ? null : parseSumdbSpec(s.checkSumdb, where('checkSumdb', flags)),
+    checkSumdb:
+      s.checkSumdb === undefined ? null : parseSumdbSpec(s.checkSumdb, settingSource('checkSumdb', flags)),
     upstreamConcurrency: s.upstreamConcurrency,
     negativeCacheTtlS: s.negativeCacheTtl,
     batchDelayMs: s.batchDelayMs,

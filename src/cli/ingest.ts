@@ -12,7 +12,7 @@ import { loadNoteKeys } from '../keys/notekey.ts';
 import { openStore } from '../store/open.ts';
 import { Sequencer } from '../log/sequencer.ts';
 import { ingestOne, scanSources, type IngestOutcome } from '../log/ingest.ts';
-import { choosePrivate, where } from '../config.ts';
+import { choosePrivate, settingSource } from '../config.ts';
 import { SumkeepError } from '../core/errors.ts';
 import { matchAnyPrefix } from '../core/module.ts';
 import { CrossChecker } from '../crosscheck/checker.ts';
@@ -37,11 +37,11 @@ function ingestCrossCheck(
     if (s.sumdbCache !== undefined) throw new SumkeepError('config', '--sumdb-cache needs --check-sumdb');
     return undefined;
   }
-  const spec = parseSumdbSpec(s.checkSumdb, where('checkSumdb', flags));
+  const spec = parseSumdbSpec(s.checkSumdb, settingSource('checkSumdb', flags));
   if (spec.url === null && s.sumdbCache === undefined) {
     throw new SumkeepError(
       'config',
-      `${where('checkSumdb', flags)}: ingest has no upstream proxy: give the database's URL ("<key> <url>") or --sumdb-cache <dir>`,
+      `${settingSource('checkSumdb', flags)}: ingest has no upstream proxy: give the database's URL ("<key> <url>") or --sumdb-cache <dir>`,
     );
   }
   const patterns = choosePrivate(s.private, flags, process.env).patterns;
@@ -58,6 +58,7 @@ function ingestCrossCheck(
           }),
     store,
     isPrivate: (path) => matchAnyPrefix(patterns, path),
+    origin: 'the bundle',
     log: {
       error: (_f, msg) => process.stderr.write(`ingest: ${msg}\n`),
       warn: (_f, msg) => process.stderr.write(`ingest: ${msg}\n`),

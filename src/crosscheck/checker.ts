@@ -81,6 +81,8 @@ export interface CrossCheckOptions {
   isPrivate: (path: string) => boolean;
   log?: CrossCheckLogger;
   now?: () => number;
+  /** What sumkeep computed its hashes from, for the mismatch message. Default "the upstream". */
+  origin?: string;
 }
 
 /** What one check found: the version is in that database with sumkeep's hashes, or private. */
@@ -308,7 +310,7 @@ export class CrossChecker {
     if (logged.zipHash !== zipHash || logged.modHash !== modHash) {
       const msg =
         `${key}: refused: ${db} logs ${logged.zipHash} (zip) and ${logged.modHash} (go.mod), ` +
-        `but the upstream served ${zipHash} (zip) and ${modHash} (go.mod)`;
+        `but sumkeep computed ${zipHash} (zip) and ${modHash} (go.mod) from ${this.opts.origin ?? 'the upstream'}`;
       this.opts.log?.error(
         {
           module: key,
