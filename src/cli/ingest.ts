@@ -4,6 +4,8 @@
  * line per module. Exit 0 when every module was added or already present, 1 on any conflict or
  * invalid module, 2 on usage or runtime errors.
  */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { addSettings, readSettings, storeOptions, type SettingName } from '../settings.ts';
@@ -31,8 +33,7 @@ const INGEST_SUMDB_CONCURRENCY = 8;
 function ingestCrossCheck(
   s: { private: string | undefined; checkSumdb: string | undefined; sumdbCache: string | undefined },
   flags: IngestFlags,
-  store: Store,
-): CrossChecker | undefined {
+): ((store: Store) => CrossChecker) | undefined {
   if (s.checkSumdb === undefined) {
     if (s.sumdbCache !== undefined) throw new SumkeepError('config', '--sumdb-cache needs --check-sumdb');
     return undefined;
@@ -45,25 +46,34 @@ function ingestCrossCheck(
     );
   }
   const patterns = choosePrivate(s.private, flags, process.env).patterns;
-  return new CrossChecker({
-    spec,
-    source:
-      s.sumdbCache !== undefined
-        ? new DirSumdbSource(s.sumdbCache, spec.name)
-        : new HttpSumdbSource({
-            name: spec.name,
-            url: spec.url,
-            proxies: [],
-            limiter: new Limiter(INGEST_SUMDB_CONCURRENCY),
-          }),
-    store,
-    isPrivate: (path) => matchAnyPrefix(patterns, path),
-    origin: 'the bundle',
-    log: {
-      error: (_f, msg) => process.stderr.write(`ingest: ${msg}\n`),
-      warn: (_f, msg) => process.stderr.write(`ingest: ${msg}\n`),
-    },
-  });
+  const cache = s.sumdbCache;
+  // Without the database's directory every version would look "missing": say so at start.
+  if (cache !== undefined && !statSync(join(cache, spec.name), { throwIfNoEntry: false })?.isDirectory()) {
+    throw new SumkeepError(
+      'config',
+      `--sumdb-cache: no directory ${spec.name}/ in ${cache} (want <dir>/${spec.name}/latest, lookup/, tile/)`,
+    );
+  }
+  return (store) =>
+    new CrossChecker({
+      spec,
+      source:
+        cache !== undefined
+          ? new DirSumdbSource(cache, spec.name)
+          : new HttpSumdbSource({
+              name: spec.name,
+              url: spec.url,
+              proxies: [],
+              limiter: new Limiter(INGEST_SUMDB_CONCURRENCY),
+            }),
+      store,
+      isPrivate: (path) => matchAnyPrefix(patterns, path),
+      origin: 'the bundle',
+      log: {
+        error: (_f, msg) => process.stderr.write(`ingest: ${msg}\n`),
+        warn: (_f, msg) => process.stderr.write(`ingest: ${msg}\n`),
+      },
+    });
 }
 
 /** The settings of `sumkeep ingest` (src/settings.ts). */
@@ -102,14 +112,10 @@ async function ingest(paths: string[], flags: IngestFlags): Promise<number> {
   const keys = loadNoteKeys(s.keys);
   const items = scanSources(paths);
   const totalBytes = items.reduce((a, i) => a + i.zipBytes, 0);
+  // Checked before the database is opened: a bad --check-sumdb changes nothing.
+  const makeCrossCheck = ingestCrossCheck(s, flags);
   const store = await openStore(s.db, storeOptions(s));
-  let crossCheck: CrossChecker | undefined;
-  try {
-    crossCheck = ingestCrossCheck(s, flags, store);
-  } catch (e) {
-    await store.close();
-    throw e;
-  }
+  const crossCheck = makeCrossCheck?.(store);
   const sequencer = await Sequencer.open(store, keys.signers, {
     maxDelayMs: s.batchDelayMs,
     maxBatch: s.batchMax,

@@ -285,6 +285,17 @@ describe('--check-sumdb with Go’s reference checksum database', { timeout: 600
       assertOutcome(await ingest(join(root, 'ingest-url.db'), ['--check-sumdb', `${vkey} ${refA!.url}`]));
     });
 
+    it('refuses --check-sumdb without a URL or --sumdb-cache at start (it has no upstream)', async () => {
+      const r = await ingest(join(root, 'ingest-nourl.db'), ['--check-sumdb', vkey], privateOnly.dir);
+      assert.equal(r.status, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, /--check-sumdb: ingest has no upstream proxy: give the database's URL/);
+      assert.equal(
+        fs.existsSync(join(root, 'ingest-nourl.db')),
+        false,
+        'refused before the database is opened',
+      );
+    });
+
     it('never asks a --private module (a logging fake database)', async () => {
       const fake = await new FakeProxy().start();
       try {
