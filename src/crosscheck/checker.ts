@@ -61,6 +61,8 @@ const NOTE_LIMIT = 64 * 1024;
  * read well under 40 tiles of height 8; more is a database trying to make sumkeep work.
  */
 export const MAX_TILES_PER_CHECK = 64;
+/** Longest one check may take (a lookup and at most three rounds of tile reads). */
+export const CHECK_TIMEOUT_MS = 60_000;
 /** Authenticated tiles kept in memory (8 KiB each at most). */
 const TILE_CACHE_ENTRIES = 512;
 
@@ -81,6 +83,8 @@ export interface CrossCheckOptions {
   isPrivate: (path: string) => boolean;
   log?: CrossCheckLogger;
   now?: () => number;
+  /** Longest one check may take, all requests together. Default CHECK_TIMEOUT_MS. */
+  timeoutMs?: number;
   /** What sumkeep computed its hashes from, for the mismatch message. Default "the upstream". */
   origin?: string;
 }
@@ -112,6 +116,7 @@ export class CrossChecker {
   /** A fork this process found or read from the store: every check fails with it. */
   private fork: string | null = null;
   private readonly now: () => number;
+  private readonly timeoutMs: number;
   /** Counters for tests and /metrics. */
   readonly counters = { lookups: 0, tileReads: 0, verified: 0, refused: 0, unavailable: 0 };
 
@@ -119,6 +124,7 @@ export class CrossChecker {
     this.name = opts.spec.name;
     this.verifiers = verifierSet([opts.spec.verifier]);
     this.now = opts.now ?? Date.now;
+    this.timeoutMs = opts.timeoutMs ?? CHECK_TIMEOUT_MS;
   }
 
   /**
@@ -134,16 +140,33 @@ export class CrossChecker {
     signal?: AbortSignal,
   ): Promise<CrossCheckOutcome> {
     if (this.opts.isPrivate(path)) return 'private';
+    // One deadline for the whole check (lookup and every round of tiles), beside each request's own.
+    const deadline = new AbortController();
+    const timer = setTimeout(
+      () => deadline.abort(new SumkeepError('upstream_timeout', `no answer within ${this.timeoutMs} ms`)),
+      this.timeoutMs,
+    );
+    const both = signal === undefined ? deadline.signal : AbortSignal.any([signal, deadline.signal]);
     try {
-      await this.run(path, version, zipHash, modHash, signal);
+      await this.run(path, version, zipHash, modHash, both);
       this.counters.verified++;
       return 'verified';
     } catch (e) {
       if (signal?.aborted) throw signal.reason;
-      if (isSumkeepError(e, 'crosscheck_unavailable')) this.counters.unavailable++;
-      else if (isSumkeepError(e, 'crosscheck_mismatch') || isSumkeepError(e, 'crosscheck_missing'))
+      let err = e;
+      if (deadline.signal.aborted && !isSumkeepError(e, 'crosscheck_mismatch')) {
+        err = new SumkeepError(
+          'crosscheck_unavailable',
+          `${path}@${version}: cannot cross-check with the checksum database ${this.name}: ` +
+            `no complete answer within ${this.timeoutMs} ms`,
+        );
+      }
+      if (isSumkeepError(err, 'crosscheck_unavailable')) this.counters.unavailable++;
+      else if (isSumkeepError(err, 'crosscheck_mismatch') || isSumkeepError(err, 'crosscheck_missing'))
         this.counters.refused++;
-      throw e;
+      throw err;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -171,6 +194,7 @@ export class CrossChecker {
     }
 
     // 2. The lookup.
+    if (signal?.aborted) throw signal.reason;
     this.counters.lookups++;
     const rel = `lookup/${escapePath(path)}@${escapeVersion(version)}`;
     let body: Uint8Array | null;

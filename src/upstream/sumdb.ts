@@ -80,7 +80,9 @@ export class HttpSumdbSource implements SumdbSource {
   ): Promise<{ target: ProxyTarget; prefix: string; where: string }> {
     if (this.chosen !== null) return Promise.resolve(this.chosen);
     if (this.choosing === null) {
-      this.choosing = this.choose(signal).then(
+      // Not bound to the first caller's signal: others may be waiting for the same choice (the
+      // transport's timeouts bound it).
+      this.choosing = this.choose().then(
         (c) => {
           this.chosen = c;
           return c;
@@ -92,23 +94,32 @@ export class HttpSumdbSource implements SumdbSource {
         },
       );
     }
-    return this.choosing;
+    if (signal === undefined) return this.choosing;
+    // This caller may still leave while the choice is being made.
+    const choosing = this.choosing;
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason as Error);
+      const leave = () => reject(signal.reason as Error);
+      signal.addEventListener('abort', leave, { once: true });
+      choosing.then(
+        (c) => {
+          signal.removeEventListener('abort', leave);
+          resolve(c);
+        },
+        (e: unknown) => {
+          signal.removeEventListener('abort', leave);
+          reject(e as Error);
+        },
+      );
+    });
   }
 
-  private async choose(
-    signal: AbortSignal | undefined,
-  ): Promise<{ target: ProxyTarget; prefix: string; where: string }> {
+  private async choose(): Promise<{ target: ProxyTarget; prefix: string; where: string }> {
     const prefix = `sumdb/${this.name}/`;
     for (const target of this.proxies) {
       if (target.kind === 'off') break;
       try {
-        await this.transport.readBytes(
-          target,
-          `${prefix}supported`,
-          `${prefix}supported`,
-          SUPPORTED_LIMIT,
-          signal,
-        );
+        await this.transport.readBytes(target, `${prefix}supported`, `${prefix}supported`, SUPPORTED_LIMIT);
         return { target, prefix, where: `${target.shown}/sumdb/${this.name}` };
       } catch (e) {
         if (e instanceof SumkeepError && e.code === 'upstream_not_found') continue;

@@ -255,6 +255,40 @@ describe('CrossChecker', () => {
       }));
   }
 
+  it('fails closed when the whole check takes longer than its deadline, and honours the caller leaving', () =>
+    withStore(async (store) => {
+      const hanging: SumdbSource = {
+        where: () => 'a database that never answers',
+        read: (_rel, _limit, signal) =>
+          new Promise((_resolve, reject) => {
+            if (signal?.aborted) reject(signal.reason as Error);
+            signal?.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+          }),
+      };
+      const c = new CrossChecker({
+        spec: parseSumdbSpec(KEY.vkey),
+        source: hanging,
+        store,
+        isPrivate: () => false,
+        timeoutMs: 50,
+      });
+      await rejectsWith(
+        check(c, 'example.com/a'),
+        'crosscheck_unavailable',
+        /no complete answer within 50 ms/,
+      );
+      const gone = new AbortController();
+      const p = c.check(
+        'example.com/a',
+        'v1.0.0',
+        zipOf('example.com/a'),
+        modOf('example.com/a'),
+        gone.signal,
+      );
+      gone.abort(new SumkeepError('cancelled', 'client left'));
+      await rejectsWith(p, 'cancelled');
+    }));
+
   it('detects a fork, keeps the proof with both notes, and fails every later check closed', () =>
     withStore(async (store) => {
       const honest = new MemDb();
