@@ -115,6 +115,8 @@ describe('--check-sumdb with Go’s reference checksum database', { timeout: 600
   const privateOnly = buildGoProxy(join(root, 'private-bundle'), [PRIVATE, GOOD[0]!]);
 
   before(async () => {
+    // Keys first: the ingest tests that need no go run without it too.
+    makeKeys(keys, 'sum.corp.test');
     if (go === null) {
       if (process.env.CI === 'true') throw new Error('the go command is required under CI');
       return;
@@ -131,7 +133,6 @@ describe('--check-sumdb with Go’s reference checksum database', { timeout: 600
     const other = formatRecordLines('example.com/forked', 'v1.0.0', fake('zip'), fake('mod'));
     refB = await startRefDb(bin, join(root, 'refB'), [other, ...records], skey);
     proxy = await new SumdbProxy(upstream.dir, NAME, refA.url).start();
-    makeKeys(keys, 'sum.corp.test');
     server = await startServer({
       keys,
       db: join(root, 'serve.db'),
