@@ -8,6 +8,7 @@ import { parsePatternList } from './core/module-match.ts';
 import { SETTINGS, envName, readSettings, storeOptions, type SettingName } from './settings.ts';
 import { formatProxyList, parseProxyList, upstreamFromGoproxy } from './upstream/proxy-list.ts';
 import { parseSumdbSpec, type SumdbSpec } from './crosscheck/spec.ts';
+import { redactUrl } from './upstream/redact.ts';
 
 /** The settings of `sumkeep serve` (src/settings.ts holds their flags, twins and defaults). */
 export const SERVE_SETTINGS = [
@@ -242,13 +243,13 @@ export function serveStartupLog(cfg: ServeConfig): StartupLine[] {
   }
   for (const note of cfg.privateNotes) lines.push({ level: 'warn', msg: note, fields: {} });
   if (cfg.checkSumdb !== null) {
-    const via =
-      cfg.checkSumdb.url ??
-      `the upstream's /sumdb/${cfg.checkSumdb.name}/ (else https://${cfg.checkSumdb.name})`;
+    // A URL may carry credentials (https://user:token@...): logged without them.
+    const url = cfg.checkSumdb.url === null ? null : redactUrl(cfg.checkSumdb.url);
+    const via = url ?? `the upstream's /sumdb/${cfg.checkSumdb.name}/ (else https://${cfg.checkSumdb.name})`;
     lines.push({
       level: 'info',
       msg: `cross-checking public module versions with the checksum database ${cfg.checkSumdb.name} at ${via}`,
-      fields: { checkSumdb: cfg.checkSumdb.vkey, checkSumdbUrl: cfg.checkSumdb.url },
+      fields: { checkSumdb: cfg.checkSumdb.vkey, checkSumdbUrl: url },
     });
   }
   return lines;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { isSumkeepError } from '../../src/core/errors.ts';
 import { generateKey } from '../../src/core/note.ts';
 import { SUM_GOLANG_ORG_KEY, parseSumdbSpec } from '../../src/crosscheck/spec.ts';
+import { loadServeConfig, serveStartupLog } from '../../src/config.ts';
 
 describe('parseSumdbSpec', () => {
   const { vkey } = generateKey('sum.example.test');
@@ -53,4 +54,40 @@ describe('parseSumdbSpec', () => {
       );
     });
   }
+});
+
+describe('serve --check-sumdb', () => {
+  const { vkey } = generateKey('sum.example.test');
+
+  it('is read from the flag or SUMKEEP_CHECK_SUMDB, and refused at start naming where it came from', () => {
+    assert.equal(
+      loadServeConfig({ checkSumdb: vkey, upstream: 'off' }, {}).checkSumdb?.name,
+      'sum.example.test',
+    );
+    assert.equal(
+      loadServeConfig({ upstream: 'off' }, { SUMKEEP_CHECK_SUMDB: 'sum.golang.org' }).checkSumdb?.vkey,
+      SUM_GOLANG_ORG_KEY,
+    );
+    assert.equal(loadServeConfig({ upstream: 'off' }, {}).checkSumdb, null);
+    assert.throws(
+      () => loadServeConfig({ upstream: 'off' }, { SUMKEEP_CHECK_SUMDB: 'nonsense' }),
+      (e: unknown) => isSumkeepError(e, 'config') && e.message.startsWith('SUMKEEP_CHECK_SUMDB '),
+    );
+    assert.throws(
+      () => loadServeConfig({ checkSumdb: 'nonsense', upstream: 'off' }, {}),
+      (e: unknown) => isSumkeepError(e, 'config') && e.message.startsWith('--check-sumdb '),
+    );
+  });
+
+  it("says at start which database it cross-checks with, without the URL's credentials", () => {
+    const lines = serveStartupLog(
+      loadServeConfig({ checkSumdb: `${vkey} https://bot:s3cr3t@db.example/sumdb`, upstream: 'off' }, {}),
+    );
+    const text = JSON.stringify(lines);
+    assert.match(
+      text,
+      /cross-checking public module versions with the checksum database sum\.example\.test at https:\/\/db\.example\/sumdb/,
+    );
+    assert.doesNotMatch(text, /s3cr3t|bot/);
+  });
 });
