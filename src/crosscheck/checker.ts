@@ -249,27 +249,42 @@ export class CrossChecker {
             where: 'the tree head remembered in the store',
           };
     if (stored !== null) heads.push(stored);
+    // Offline, the go command's latest is further evidence, used when the copy holds the tiles
+    // to tie it to the others: the go command proved its heads one after the other and cached the
+    // tiles of those proofs, which need not be the tiles of a proof from this lookup's head to its
+    // latest. Without them it is left out (an inconsistency it does show is a fork all the same).
+    let goLatest: Head | null = null;
     if (this.opts.source.latest !== undefined) {
-      let note: Uint8Array | null;
       try {
-        note = await this.opts.source.latest();
-        if (note !== null) heads.push({ tree: this.openNote(note), note, where: "the go command's latest" });
+        const note = await this.opts.source.latest();
+        if (note !== null) goLatest = { tree: this.openNote(note), note, where: "the go command's latest" };
       } catch (e) {
         throw unavailable(`its latest in ${this.opts.source.where()} does not verify (${reason(e)})`, e);
       }
     }
     const budget = { left: MAX_TILES_PER_CHECK };
-    let largest = heads[0]!;
-    for (const h of heads) if (h.tree.N > largest.tree.N) largest = h;
+    const proveAll = async (all: Head[]): Promise<Head> => {
+      let big = all[0]!;
+      for (const h of all) if (h.tree.N > big.tree.N) big = h;
+      for (const h of all) if (h !== big) await this.proveExtends(h, big, budget, signal);
+      return big;
+    };
+    let largest: Head;
     try {
-      for (const h of heads) if (h !== largest) await this.proveExtends(h, largest, budget, signal);
+      try {
+        largest = await proveAll(goLatest === null ? heads : [...heads, goLatest]);
+      } catch (e) {
+        if (goLatest === null || e instanceof ForkFound || signal?.aborted) throw e;
+        largest = await proveAll(heads);
+      }
     } catch (e) {
       if (e instanceof ForkFound) throw await this.forked(key, e, unavailable);
       if (signal?.aborted) throw signal.reason;
       throw unavailable(`cannot prove its tree heads consistent (${reason(e)})`, e);
     }
 
-    // 5. The record in the largest tree (else in the lookup's own, proven a prefix above).
+    // 5. The record in the largest tree (else in the lookup's own, proven a prefix above: offline,
+    // the copy may hold the tiles of one and not of the other).
     const leaf = recordHash(text);
     let proven = false;
     let lastError: unknown;

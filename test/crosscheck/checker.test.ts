@@ -351,4 +351,20 @@ describe('CrossChecker', () => {
       assert.equal(await check(checker(store, s), 'example.com/m3'), 'verified');
       assert.equal((await store.remoteState(NAME)).head?.size, 40);
     }));
+
+  it('offline: leaves out the go command’s latest when the copy lacks the tiles to tie it in', () =>
+    withStore(async (store) => {
+      const small = new MemDb();
+      for (let i = 0; i < 5; i++) small.add(`example.com/m${i}`);
+      const big = new MemDb();
+      for (let i = 0; i < 40; i++) big.add(`example.com/m${i}`);
+      // The copy holds the tiles of the lookup's tree (5) only; its latest is of size 40.
+      const { s } = source(
+        () => small,
+        {},
+        () => big.note(),
+      );
+      assert.equal(await check(checker(store, s), 'example.com/m3'), 'verified');
+      assert.equal((await store.remoteState(NAME)).head?.size, 5);
+    }));
 });
