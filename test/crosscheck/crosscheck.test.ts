@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { toBase64, utf8 } from '../../src/core/bytes.ts';
 import { formatRecordLines } from '../../src/core/gosum.ts';
@@ -42,6 +43,8 @@ const mod = (path: string, version: string, body = 'func X() int { return 1 }'):
 });
 
 const GOOD = ['a', 'b', 'c', 'd', 'e'].map((n) => mod(`example.com/good/${n}`, 'v1.0.0'));
+/** Logged by the database only once it has grown (refGrown). */
+const LATER = ['f', 'g'].map((n) => mod(`example.com/good/${n}`, 'v1.0.0'));
 const TAMPERED = mod('example.com/tampered', 'v1.0.0');
 const TAMPERED_BAD = mod('example.com/tampered', 'v1.0.0', 'func X() int { return 666 } // re-tagged');
 const NOT_IN_DB = mod('example.com/notindb', 'v1.0.0');
@@ -105,13 +108,20 @@ describe('--check-sumdb with Go’s reference checksum database', { timeout: 600
   const go = findGo();
   let refA: RefDb | undefined;
   let refB: RefDb | undefined;
+  let refGrown: RefDb | undefined;
   let proxy: SumdbProxy | undefined;
   let server: RunningServer | undefined;
   let sums = new Map<string, Sums>();
   let tamperedSums: Sums | undefined;
   const keys = join(root, 'keys');
-  const untampered = buildGoProxy(join(root, 'untampered'), [...GOOD, TAMPERED]);
-  const upstream = buildGoProxy(join(root, 'upstream'), [...GOOD, TAMPERED_BAD, NOT_IN_DB, PRIVATE]);
+  const untampered = buildGoProxy(join(root, 'untampered'), [...GOOD, TAMPERED, ...LATER]);
+  const upstream = buildGoProxy(join(root, 'upstream'), [
+    ...GOOD,
+    ...LATER,
+    TAMPERED_BAD,
+    NOT_IN_DB,
+    PRIVATE,
+  ]);
   const privateOnly = buildGoProxy(join(root, 'private-bundle'), [PRIVATE, GOOD[0]!]);
 
   before(async () => {
@@ -122,16 +132,19 @@ describe('--check-sumdb with Go’s reference checksum database', { timeout: 600
       return;
     }
     const bin = buildRefServer(go, root);
-    sums = goSums(go, join(root, 'sums'), untampered.url, [...GOOD, TAMPERED]);
+    sums = goSums(go, join(root, 'sums'), untampered.url, [...GOOD, TAMPERED, ...LATER]);
     tamperedSums = goSums(go, join(root, 'sums-bad'), upstream.url, [TAMPERED_BAD]).get(
       'example.com/tampered@v1.0.0',
     );
     const records = [...GOOD, TAMPERED].map((m) => record(m, sums.get(`${m.path}@${m.version}`)!));
     refA = await startRefDb(bin, join(root, 'refA'), records, skey);
+    // The same database, grown: its tree of 8 extends the tree of 6.
+    const grown = [...records, ...LATER.map((m) => record(m, sums.get(`${m.path}@${m.version}`)!))];
+    refGrown = await startRefDb(bin, join(root, 'refGrown'), grown, skey);
     // The fork: another tree under the same key, one record longer, whose first record differs.
     const fake = (s: string) => 'h1:' + toBase64(sha256(utf8(s)));
     const other = formatRecordLines('example.com/forked', 'v1.0.0', fake('zip'), fake('mod'));
-    refB = await startRefDb(bin, join(root, 'refB'), [other, ...records], skey);
+    refB = await startRefDb(bin, join(root, 'refB'), [other, ...grown], skey);
     proxy = await new SumdbProxy(upstream.dir, NAME, refA.url).start();
     server = await startServer({
       keys,
@@ -145,7 +158,20 @@ describe('--check-sumdb with Go’s reference checksum database', { timeout: 600
     await proxy?.stop();
     await refA?.stop();
     await refB?.stop();
+    await refGrown?.stop();
   });
+
+  /** The size of that database's tree sumkeep serve remembers (read beside the running server). */
+  const remembered = (): number | undefined => {
+    const db = new Database(join(root, 'serve.db'), { readonly: true });
+    try {
+      const row = db.prepare('SELECT size FROM remote_heads WHERE name = ?').get(NAME) as
+        { size: number } | undefined;
+      return row?.size;
+    } finally {
+      db.close();
+    }
+  };
 
   const skipWithoutGo = (t: { skip: (why: string) => void }) => {
     if (go !== null) return false;
@@ -244,6 +270,18 @@ describe('--check-sumdb with Go’s reference checksum database', { timeout: 600
     proxy!.target = refA!.url;
     const again = await lookup(server!, c);
     assert.equal(again.status, 200, again.body);
+    assert.equal(remembered(), 6);
+  });
+
+  it('follows the database as it grows: its larger head is proven to extend the remembered one', async (t) => {
+    if (skipWithoutGo(t)) return;
+    proxy!.target = refGrown!.url;
+    const f = LATER[0]!;
+    const r = await lookup(server!, f);
+    assert.equal(r.status, 200, r.body);
+    assert.ok(r.body.includes(record(f, sums.get(`${f.path}@${f.version}`)!)));
+    // The store now remembers that database's tree of 8 (it remembered 6).
+    assert.equal(remembered(), 8);
   });
 
   it('detects a fork of that database, logs the proof and fails every cross-check closed', async (t) => {
@@ -254,11 +292,11 @@ describe('--check-sumdb with Go’s reference checksum database', { timeout: 600
     assert.match(r.body, /SECURITY ERROR: it has forked/);
     const log = server!.stderr();
     assert.match(log, /SECURITY ERROR: checksum database sum\.xcheck\.test misbehavior/);
-    // Both heads are in the log line: the remembered tree (size 6) and the forked one (size 7).
-    assert.match(log, /go\.sum database tree\\n6\\n/);
-    assert.match(log, /go\.sum database tree\\n7\\n/);
+    // Both heads are in the log line: the remembered tree (size 8) and the forked one (size 9).
+    assert.match(log, /go\.sum database tree\\n8\\n/);
+    assert.match(log, /go\.sum database tree\\n9\\n/);
     // Back on the honest database, every cross-check still fails closed.
-    proxy!.target = refA!.url;
+    proxy!.target = refGrown!.url;
     const e = await lookup(server!, GOOD[4]!);
     assert.equal(e.status, 503, e.body);
     assert.match(e.body, /forked/);
@@ -272,8 +310,8 @@ describe('--check-sumdb with Go’s reference checksum database', { timeout: 600
 
     const assertOutcome = (r: { status: number | null; stdout: string; stderr: string }) => {
       assert.equal(r.status, 1, r.stdout + r.stderr);
-      // The five untampered versions and the private one are logged; tampered and unknown refused.
-      assert.match(r.stdout, /ingest: 6 added, 0 already logged, 0 conflicts, 0 invalid, 2 refused/);
+      // The seven untampered versions and the private one are logged; tampered and unknown refused.
+      assert.match(r.stdout, /ingest: 8 added, 0 already logged, 0 conflicts, 0 invalid, 2 refused/);
       assert.match(
         r.stderr,
         /refused example\.com\/tampered@v1\.0\.0: .*refused: the checksum database sum\.xcheck\.test logs/,
@@ -283,7 +321,7 @@ describe('--check-sumdb with Go’s reference checksum database', { timeout: 600
 
     it('at the database’s URL: refuses the tampered zip, logs the others', async (t) => {
       if (skipWithoutGo(t)) return;
-      assertOutcome(await ingest(join(root, 'ingest-url.db'), ['--check-sumdb', `${vkey} ${refA!.url}`]));
+      assertOutcome(await ingest(join(root, 'ingest-url.db'), ['--check-sumdb', `${vkey} ${refGrown!.url}`]));
     });
 
     it('refuses --check-sumdb without a URL or --sumdb-cache at start (it has no upstream)', async () => {
@@ -319,20 +357,41 @@ describe('--check-sumdb with Go’s reference checksum database', { timeout: 600
 
     it('offline, from the go command’s own cache of that database (--sumdb-cache)', async (t) => {
       if (skipWithoutGo(t)) return;
-      // A machine with network: the go command downloads the modules through that database.
+      // A machine with network: the go command downloads the modules through that database, which
+      // grows meanwhile (the first versions looked up in its tree of 6, the later ones in its tree
+      // of 8; the go command proves the one extends the other and caches those tiles).
       const gr = join(root, 'cache-client');
       const work = join(gr, 'work');
       fs.mkdirSync(work, { recursive: true });
-      const env = goEnv(gr, { go: go!, GOPROXY: untampered.url, GOSUMDB: `${vkey} ${refA!.url}` });
-      const dl = runGo(
-        go!,
-        ['mod', 'download', ...[...GOOD, TAMPERED].map((m) => `${m.path}@${m.version}`)],
-        {
+      const download = (db: RefDb, mods: readonly ProxyModule[]) => {
+        const env = goEnv(gr, { go: go!, GOPROXY: untampered.url, GOSUMDB: `${vkey} ${db.url}` });
+        const dl = runGo(go!, ['mod', 'download', ...mods.map((m) => `${m.path}@${m.version}`)], {
           cwd: work,
           env,
-        },
+        });
+        assert.equal(dl.status, 0, dl.stderr);
+        return env;
+      };
+      download(refA!, GOOD.slice(0, 3));
+      const env = download(refGrown!, [...GOOD.slice(3), TAMPERED, ...LATER]);
+      assert.match(
+        fs.readFileSync(
+          join(
+            env.GOMODCACHE!,
+            'cache',
+            'download',
+            'sumdb',
+            NAME,
+            'lookup',
+            'example.com',
+            'good',
+            'a@v1.0.0',
+          ),
+          'utf8',
+        ),
+        /go\.sum database tree\n6\n/,
+        'the first lookups carry the smaller tree',
       );
-      assert.equal(dl.status, 0, dl.stderr);
       // Carried in: $GOPATH/pkg/sumdb/<name>/latest and $GOMODCACHE/cache/download/sumdb/<name>/.
       const cache = join(root, 'sumdb-cache');
       fs.mkdirSync(join(cache, NAME), { recursive: true });
@@ -343,6 +402,7 @@ describe('--check-sumdb with Go’s reference checksum database', { timeout: 600
       // The air gap: no database to reach any more.
       await refA!.stop();
       await refB!.stop();
+      await refGrown!.stop();
       assertOutcome(
         await ingest(join(root, 'ingest-offline.db'), ['--check-sumdb', vkey, '--sumdb-cache', cache]),
       );
