@@ -242,7 +242,13 @@ export function serveStartupLog(cfg: ServeConfig): StartupLine[] {
     });
   }
   for (const note of cfg.privateNotes) lines.push({ level: 'warn', msg: note, fields: {} });
-  if (cfg.checkSumdb !== null) {
+  if (cfg.checkSumdb !== null && list[0]?.url === 'off') {
+    lines.push({
+      level: 'warn',
+      msg: '--check-sumdb has nothing to check without an upstream: ingested modules are checked by `sumkeep ingest --check-sumdb`',
+      fields: {},
+    });
+  } else if (cfg.checkSumdb !== null) {
     // A URL may carry credentials (https://user:token@...): logged without them.
     const url = cfg.checkSumdb.url === null ? null : redactUrl(cfg.checkSumdb.url);
     const via = url ?? `the upstream's /sumdb/${cfg.checkSumdb.name}/ (else https://${cfg.checkSumdb.name})`;

@@ -81,7 +81,10 @@ describe('serve --check-sumdb', () => {
 
   it("says at start which database it cross-checks with, without the URL's credentials", () => {
     const lines = serveStartupLog(
-      loadServeConfig({ checkSumdb: `${vkey} https://bot:s3cr3t@db.example/sumdb`, upstream: 'off' }, {}),
+      loadServeConfig(
+        { checkSumdb: `${vkey} https://bot:s3cr3t@db.example/sumdb`, upstream: 'https://proxy.example' },
+        {},
+      ),
     );
     const text = JSON.stringify(lines);
     assert.match(
@@ -89,5 +92,10 @@ describe('serve --check-sumdb', () => {
       /cross-checking public module versions with the checksum database sum\.example\.test at https:\/\/db\.example\/sumdb/,
     );
     assert.doesNotMatch(text, /s3cr3t|bot/);
+  });
+
+  it('warns that it has nothing to check without an upstream', () => {
+    const lines = serveStartupLog(loadServeConfig({ checkSumdb: vkey, upstream: 'off' }, {}));
+    assert.ok(lines.some((l) => l.level === 'warn' && /--check-sumdb has nothing to check/.test(l.msg)));
   });
 });
