@@ -9,6 +9,8 @@ import { SETTINGS, envName, readSettings, storeOptions, type SettingName } from 
 import { formatProxyList, parseProxyList, upstreamFromGoproxy } from './upstream/proxy-list.ts';
 import { parseSumdbSpec, type SumdbSpec } from './crosscheck/spec.ts';
 import { redactUrl } from './upstream/redact.ts';
+import { parseStoreLocation } from './store/open.ts';
+import { join } from 'node:path';
 
 /** The settings of `sumkeep serve` (src/settings.ts holds their flags, twins and defaults). */
 export const SERVE_SETTINGS = [
@@ -16,11 +18,15 @@ export const SERVE_SETTINGS = [
   'db',
   'dbPoolMax',
   'dbStatementTimeoutMs',
+  'checkpointFile',
+  'publish',
   'upstream',
   'listen',
+  'metricsListen',
   'url',
   'private',
   'checkSumdb',
+  'policy',
   'upstreamConcurrency',
   'negativeCacheTtl',
   'batchDelayMs',
@@ -41,6 +47,10 @@ export type ServeFlags = Partial<Record<(typeof SERVE_SETTINGS)[number], string 
 export interface ServeConfig {
   keysDir: string;
   dbFile: string;
+  /** The rollback guard's file (see checkpointLocation), or null for an in-memory database. */
+  checkpoint: CheckpointLocation | null;
+  /** --publish: the directory the read path is published into, or null. */
+  publishDir: string | null;
   /** PostgreSQL pool options for openStore (ignored by SQLite). */
   store: { poolMax: number; statementTimeoutMs: number };
   /**
@@ -54,6 +64,8 @@ export interface ServeConfig {
   upstreamNotes: string[];
   host: string;
   port: number;
+  /** --metrics-listen: where /metrics and /readyz are served instead; null: on host:port. */
+  metricsListen: { host: string; port: number } | null;
   /** Public base URL of this server (what goes after the key in GOSUMDB). */
   url: string;
   /** True when --url or SUMKEEP_URL gave it (else it follows the listen address). */
@@ -69,6 +81,8 @@ export interface ServeConfig {
   privateNotes: string[];
   /** The independent checksum database public module versions are cross-checked with, or null. */
   checkSumdb: SumdbSpec | null;
+  /** The policy file (--policy), read by src/policy/file.ts at start and on SIGHUP; null: none. */
+  policyFile: string | null;
   /** Upstream HTTP requests in flight at once in this process (each worker has its own limit). */
   upstreamConcurrency: number;
   /** Seconds a missing or refused module version is answered from memory; 0: not at all. */
@@ -94,13 +108,44 @@ export const DEFAULTS = {
 
 type Env = Record<string, string | undefined>;
 
-export function parseListen(listen: string): { host: string; port: number } {
+/** Where the rollback guard keeps the latest signed head (src/log/checkpoint.ts). */
+export interface CheckpointLocation {
+  file: string;
+  /** False when the file is the published `latest` (the publisher writes it, after the tiles). */
+  writes: boolean;
+}
+
+/**
+ * The rollback guard's file: --checkpoint-file, else `<db file>.checkpoint` for SQLite, else (on
+ * PostgreSQL) the published `<dir>/latest` with --publish; a PostgreSQL database without either is
+ * refused, since the guard must live outside the database and there is no file to put it beside.
+ * An in-memory SQLite database (tests) has none: it cannot be restored from a backup.
+ */
+export function checkpointLocation(
+  db: string,
+  checkpointFile: string | undefined,
+  publishDir: string | undefined,
+): CheckpointLocation | null {
+  if (checkpointFile !== undefined) return { file: checkpointFile, writes: true };
+  const loc = parseStoreLocation(db);
+  if (loc.kind === 'sqlite')
+    return loc.file === ':memory:' ? null : { file: `${loc.file}.checkpoint`, writes: true };
+  if (publishDir !== undefined) return { file: join(publishDir, 'latest'), writes: false };
+  throw new SumkeepError(
+    'config',
+    'a PostgreSQL database needs --checkpoint-file <file> (serve: or --publish <dir>, whose latest is kept): the ' +
+      'rollback guard keeps the latest signed head outside the database, one file per node ' +
+      '(docs/operations.md, "Disaster recovery")',
+  );
+}
+
+export function parseListen(listen: string, flag = '--listen'): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(listen);
   const port = m ? Number(m[3]) : NaN;
   if (!m || !(port >= 0 && port <= 65535)) {
     throw new SumkeepError(
       'config',
-      `--listen ${JSON.stringify(listen)}: want <host>:<port>, e.g. 127.0.0.1:3080`,
+      `${flag} ${JSON.stringify(listen)}: want <host>:<port>, e.g. 127.0.0.1:3080`,
     );
   }
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
@@ -270,6 +315,8 @@ export function settingSource(name: SettingName, flags: Partial<Record<string, u
 export function loadServeConfig(flags: ServeFlags, env: Env = process.env): ServeConfig {
   const s = readSettings(SERVE_SETTINGS, flags, env);
   const { host, port } = parseListen(s.listen);
+  const metricsListen =
+    s.metricsListen === undefined ? null : parseListen(s.metricsListen, '--metrics-listen');
   const up = chooseUpstream(s.upstream, flags, env);
   const priv = choosePrivate(s.private, flags, env);
   if ((s.tlsCert === undefined) !== (s.tlsKey === undefined)) {
@@ -284,12 +331,15 @@ export function loadServeConfig(flags: ServeFlags, env: Env = process.env): Serv
   return {
     keysDir: s.keys,
     dbFile: s.db,
+    checkpoint: checkpointLocation(s.db, s.checkpointFile, s.publish),
+    publishDir: s.publish ?? null,
     store: storeOptions(s),
     upstream: up.upstream,
     upstreamFrom: up.from,
     upstreamNotes: up.notes,
     host,
     port,
+    metricsListen,
     url,
     urlGiven: s.url !== undefined,
     privatePatterns: priv.patterns,
@@ -297,6 +347,7 @@ export function loadServeConfig(flags: ServeFlags, env: Env = process.env): Serv
     privateNotes: priv.notes,
     checkSumdb:
       s.checkSumdb === undefined ? null : parseSumdbSpec(s.checkSumdb, settingSource('checkSumdb', flags)),
+    policyFile: s.policy === undefined || s.policy === '' ? null : s.policy,
     upstreamConcurrency: s.upstreamConcurrency,
     negativeCacheTtlS: s.negativeCacheTtl,
     batchDelayMs: s.batchDelayMs,

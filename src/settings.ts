@@ -114,6 +114,13 @@ export const SETTINGS = {
     default: '127.0.0.1:3080',
     parse: text,
   }),
+  metricsListen: optional({
+    flag: 'metrics-listen',
+    arg: '<host:port>',
+    help: 'serve /metrics and /readyz on this address instead of the public one (plain http)',
+    defaultHelp: 'on the --listen address',
+    parse: text,
+  }),
   url: optional({
     flag: 'url',
     arg: '<url>',
@@ -145,6 +152,14 @@ export const SETTINGS = {
     help:
       "ingest --check-sumdb offline: a copy of the go command's files of that database, " +
       '<dir>/<name>/latest, <dir>/<name>/lookup/..., <dir>/<name>/tile/...',
+    parse: text,
+  }),
+  policy: optional({
+    flag: 'policy',
+    arg: '<file>',
+    help:
+      'policy file (JSON if it ends in .json, else YAML): deny rules by module pattern and version ' +
+      'range, optional allow-list; checked at start, reloaded on SIGHUP',
     parse: text,
   }),
   upstreamConcurrency: withDefault({
@@ -239,6 +254,23 @@ export const SETTINGS = {
   }),
   json: toggle({ flag: 'json', help: 'print the report as JSON' }),
   follow: toggle({ flag: 'follow', help: 'keep going: publish every new head as it is committed' }),
+  publish: optional({
+    flag: 'publish',
+    arg: '<dir>',
+    help:
+      'write latest, tiles and lookups of every head into <dir> before it is served, for a static ' +
+      'web server or CDN (docs/operations.md, "Static read path")',
+    parse: text,
+  }),
+  checkpointFile: optional({
+    flag: 'checkpoint-file',
+    arg: '<file>',
+    help:
+      'the rollback guard: keeps the latest signed head outside the database and refuses a database ' +
+      'that does not extend it (required for PostgreSQL unless --publish; one per node)',
+    defaultHelp: '<db file>.checkpoint for SQLite; <publish dir>/latest for PostgreSQL with --publish',
+    parse: text,
+  }),
   out: optional({
     flag: 'out',
     arg: '<path>',

@@ -167,3 +167,23 @@ describe('serveStartupLog', () => {
     );
   });
 });
+
+describe('loadServeConfig: --metrics-listen', () => {
+  it('is off by default, read from the flag or SUMKEEP_METRICS_LISTEN, and checked like --listen', () => {
+    assert.equal(load({}).metricsListen, null);
+    assert.deepEqual(load({}, { metricsListen: '127.0.0.1:9464' }).metricsListen, {
+      host: '127.0.0.1',
+      port: 9464,
+    });
+    assert.deepEqual(load({ SUMKEEP_METRICS_LISTEN: '[::1]:0' }).metricsListen, { host: '::1', port: 0 });
+    assert.deepEqual(
+      load({ SUMKEEP_METRICS_LISTEN: '127.0.0.1:1' }, { metricsListen: '127.0.0.2:2' }).metricsListen,
+      { host: '127.0.0.2', port: 2 },
+      'the flag wins',
+    );
+    assert.throws(
+      () => load({}, { metricsListen: 'nowhere' }),
+      configError(/^--metrics-listen "nowhere": want <host>:<port>/),
+    );
+  });
+});

@@ -14,6 +14,8 @@ import { loadNoteKeys } from '../keys/notekey.ts';
 import { openStore } from '../store/open.ts';
 import { Sequencer } from '../log/sequencer.ts';
 import { ingestOne, scanSources, type IngestOutcome } from '../log/ingest.ts';
+import { checkpointLocation } from '../config.ts';
+import { rollbackGuard } from './integrity.ts';
 import { choosePrivate, settingSource } from '../config.ts';
 import { SumkeepError } from '../core/errors.ts';
 import { matchAnyPrefix } from '../core/module.ts';
@@ -82,6 +84,7 @@ const INGEST_SETTINGS = [
   'db',
   'dbPoolMax',
   'dbStatementTimeoutMs',
+  'checkpointFile',
   'concurrency',
   'batchMax',
   'batchDelayMs',
@@ -112,14 +115,28 @@ async function ingest(paths: string[], flags: IngestFlags): Promise<number> {
   const keys = loadNoteKeys(s.keys);
   const items = scanSources(paths);
   const totalBytes = items.reduce((a, i) => a + i.zipBytes, 0);
+  // The rollback guard, as serve has it (the same file when both use the default beside the
+  // SQLite file): nothing is signed on a database that does not extend the kept head.
+  const guard = rollbackGuard(
+    checkpointLocation(s.db, s.checkpointFile, undefined),
+    s.keys,
+    keys.keys.map((k) => k.verifierKey),
+  );
   // Checked before the database is opened: a bad --check-sumdb changes nothing.
   const makeCrossCheck = ingestCrossCheck(s, flags);
   const store = await openStore(s.db, storeOptions(s));
   const crossCheck = makeCrossCheck?.(store);
-  const sequencer = await Sequencer.open(store, keys.signers, {
-    maxDelayMs: s.batchDelayMs,
-    maxBatch: s.batchMax,
-  });
+  let sequencer: Sequencer;
+  try {
+    sequencer = await Sequencer.open(store, keys.signers, {
+      maxDelayMs: s.batchDelayMs,
+      maxBatch: s.batchMax,
+      guard,
+    });
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   const tty = process.stderr.isTTY === true;
   const bar = tty
     ? new cliProgress.SingleBar(
@@ -153,7 +170,7 @@ async function ingest(paths: string[], flags: IngestFlags): Promise<number> {
 
   try {
     await eachLimited(items, s.concurrency, async (item) => {
-      report(await ingestOne(item, store, sequencer, (n) => (bytes += n), crossCheck));
+      report(await ingestOne(item, store, sequencer, (n) => (bytes += n), undefined, crossCheck));
     });
     await sequencer.close();
   } finally {

@@ -42,7 +42,7 @@ const COMMANDS: Record<string, { description: string; load: () => Promise<Regist
     load: async () => (await import('./backup.ts')).registerBackup,
   },
   verify: {
-    description: 'check a go.sum against the log (exit 0 match, 1 mismatch, 2 unknown/invalid/error)',
+    description: 'check a go.sum against the log (exit 0 match, 1 mismatch/denied, 2 unknown/invalid/error)',
     load: async () => (await import('./verify.ts')).registerVerify,
   },
   store: {

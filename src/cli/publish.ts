@@ -59,7 +59,11 @@ async function servedHead(store: AuditStore): Promise<SignedHead | null> {
 async function syncOnce(pub: Publisher, store: AuditStore, tty: boolean): Promise<void> {
   const head = await servedHead(store);
   if (head === null) {
-    process.stderr.write('publish: the log is empty; nothing to publish yet\n');
+    // The empty log's latest (an empty file, as /latest serves it), so that a static server
+    // answers 200 before the first record.
+    const had = await pub.publishedSize();
+    await pub.sync(null);
+    if (had < 0) process.stdout.write(`publish: ${pub.dir}: the empty log (an empty latest)\n`);
     return;
   }
   const before = await pub.publishedSize();

@@ -2,20 +2,30 @@
  * `sumkeep serve`: the checksum database server. Prints exactly one line on stdout when it is ready:
  *   GOSUMDB=<verifier key> <url>
  * Logs (pino, JSON) go to stderr.
+ *
+ * With --policy, SIGHUP reloads the policy file: a file that reads and checks replaces the policy
+ * for every request from then on; a bad one leaves the old policy in force and logs why. (Without
+ * --policy, SIGHUP keeps its default action: the process ends.)
  */
 import type { Command } from 'commander';
 import { pino, type Logger } from 'pino';
 import { loadServeConfig, serveStartupLog, DEFAULTS, SERVE_SETTINGS, type ServeFlags } from '../config.ts';
 import { addSettings } from '../settings.ts';
 import { SumkeepError } from '../core/errors.ts';
+import { OPEN_POLICY, type Policy } from '../core/policy.ts';
+import { describePolicy } from '../core/policy-schema.ts';
+import { loadPolicyFile } from '../policy/file.ts';
 import { createDevelopmentAuthority } from '../keys/ceremony.ts';
 import { loadServingKeys } from '../keys/serving.ts';
 import { describeStoreLocation, openStore, parseStoreLocation } from '../store/open.ts';
 import { checkSecretFile } from '../keys/permissions.ts';
 import { Sequencer } from '../log/sequencer.ts';
+import { publisherOf, rollbackGuard } from './integrity.ts';
 import { LogService } from '../log/service.ts';
 import { CrossChecker } from '../crosscheck/checker.ts';
-import { buildServer } from '../http/server.ts';
+import { buildMetricsServer, buildServer } from '../http/server.ts';
+import { Metrics } from '../http/metrics.ts';
+import { countStoreErrors } from '../log/store-errors.ts';
 import { createUpstream, formatProxyList } from '../upstream/index.ts';
 import { readFileSync } from 'node:fs';
 import cluster from 'node:cluster';
@@ -33,6 +43,11 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
   // Once per server, before anything else can fail: the upstream and private patterns in effect
   // and where they came from (the workers of --workers N would only repeat it).
   if (!cluster.isWorker) for (const l of serveStartupLog(cfg)) log[l.level](l.fields, l.msg);
+  // A policy file that does not check stops the start here (exit 2), naming the field and rule.
+  const policy: Policy = cfg.policyFile === null ? OPEN_POLICY : loadPolicyFile(cfg.policyFile);
+  if (cfg.policyFile !== null && !cluster.isWorker) {
+    log.info({ policy: cfg.policyFile, rules: describePolicy(policy) }, 'policy in force');
+  }
 
   if (cfg.dev) {
     // Creates only what is missing, and nothing in a production key directory.
@@ -49,26 +64,54 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
     log.warn('no response-signing key: /api/v1/gosum and /api/v1/verify answer 503');
   }
 
+  const vkeys = [keys.verifierKey, ...(keys.trust?.verifierKeys ?? [])];
+  const guard = rollbackGuard(cfg.checkpoint, cfg.keysDir, vkeys);
   if (cfg.workers > 1 && cluster.isPrimary) {
-    // Check the database once here (migrations, tree hash against the latest head) so that a
-    // broken start fails with one clear message, then let the workers serve.
+    // Check the database once here (migrations, tree hash against the latest head, the rollback
+    // guard; the published directory brought up to it) so that a broken start fails with one
+    // clear message, then let the workers serve.
     const check = await openStore(cfg.dbFile, cfg.store);
-    await Sequencer.open(check, keys.noteSigners, { maxDelayMs: cfg.batchDelayMs, maxBatch: cfg.batchMax });
-    await check.close();
-    await runWorkers(cfg.workers, log);
+    try {
+      await Sequencer.open(check, keys.noteSigners, {
+        maxDelayMs: cfg.batchDelayMs,
+        maxBatch: cfg.batchMax,
+        guard,
+        publisher: publisherOf(cfg.publishDir, check),
+      });
+    } finally {
+      await check.close();
+    }
+    await runWorkers(cfg.workers, log, cfg.policyFile !== null);
     return;
   }
 
-  const store = await openStore(cfg.dbFile, cfg.store);
-  const sequencer = await Sequencer.open(store, keys.noteSigners, {
-    maxDelayMs: cfg.batchDelayMs,
-    maxBatch: cfg.batchMax,
-  });
+  // Every part of the log reports to the one metrics sink (src/log/events.ts); the store's
+  // failures are counted whichever caller met them.
+  const metrics = new Metrics();
+  const store = countStoreErrors(await openStore(cfg.dbFile, cfg.store), metrics);
+  // At start: the database's head must be the kept one or extend it (else log_inconsistent,
+  // exit 2, naming both sizes), and with --publish the directory is brought up to it, before the
+  // server listens.
+  let sequencer: Sequencer;
+  try {
+    sequencer = await Sequencer.open(store, keys.noteSigners, {
+      maxDelayMs: cfg.batchDelayMs,
+      maxBatch: cfg.batchMax,
+      events: metrics,
+      guard,
+      publisher: publisherOf(cfg.publishDir, store),
+    });
+  } catch (e) {
+    // A refused start exits at once (an open PostgreSQL pool would keep the process alive).
+    await store.close();
+    throw e;
+  }
   const upstream = createUpstream({
     proxies: cfg.upstream,
     privatePatterns: cfg.privatePatterns,
     privateSource: cfg.privateFrom.join(' or ') || '--private',
     concurrency: cfg.upstreamConcurrency,
+    onRequest: (outcome, seconds) => metrics.upstreamRequest(outcome, seconds),
   });
   const crossCheck =
     cfg.checkSumdb === null || upstream === null
@@ -82,8 +125,26 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
         });
   const service = new LogService(store, sequencer, upstream, {
     negativeCacheTtlMs: cfg.negativeCacheTtlS * 1000,
+    events: metrics,
+    policy,
     ...(crossCheck !== undefined ? { crossCheck } : {}),
   });
+  if (cfg.policyFile !== null) {
+    const file = cfg.policyFile;
+    process.on('SIGHUP', () => {
+      try {
+        const next = loadPolicyFile(file);
+        service.setPolicy(next);
+        log.info({ policy: file, rules: describePolicy(next) }, 'policy reloaded');
+      } catch (e) {
+        // The message names the file, the field and the rule, never a module pattern.
+        log.error(
+          { policy: file, reason: (e as Error).message },
+          'policy not reloaded: the previous policy stays in force',
+        );
+      }
+    });
+  }
   // The public URL is final only after listen (port 0 picks one); routes read it then.
   let publicUrl = cfg.url;
   const app = buildServer({
@@ -97,7 +158,13 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
       bodyLimit: cfg.verifyMaxBytes,
       maxLines: cfg.verifyMaxLines,
     },
+    metrics,
+    separateMetrics: cfg.metricsListen !== null,
   });
+  const metricsApp =
+    cfg.metricsListen === null
+      ? null
+      : buildMetricsServer({ log: service, keys, metrics, loggerInstance: log });
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -106,6 +173,7 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
     log.info({ signal }, 'shutting down');
     try {
       await app.close();
+      await metricsApp?.close();
       await sequencer.close();
       await store.close();
     } finally {
@@ -122,6 +190,21 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
       cause: e,
     });
   }
+  let metricsAt: string | null = null;
+  if (metricsApp !== null && cfg.metricsListen !== null) {
+    const { host, port } = cfg.metricsListen;
+    try {
+      await metricsApp.listen({ host, port });
+    } catch (e) {
+      throw new SumkeepError(
+        'config',
+        `cannot listen on ${host}:${port} (--metrics-listen): ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+    const a = metricsApp.server.address();
+    metricsAt = `${host}:${typeof a === 'object' && a !== null ? a.port : port}`;
+  }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : cfg.port;
   // With port 0 the kernel picks the port: put the real one into the URL we print.
@@ -130,11 +213,14 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
   log.info(
     {
       listen: `${cfg.host}:${port}`,
+      ...(metricsAt === null ? {} : { metrics: metricsAt }),
       // A postgres:// URL is logged without its password.
       db: describeStoreLocation(parseStoreLocation(cfg.dbFile)),
       // The list may carry credentials (https://user:token@athens...): log it without them.
       upstream: upstream === null ? 'off' : formatProxyList(upstream.proxies),
       size: sequencer.latest()?.size ?? 0,
+      checkpoint: cfg.checkpoint?.file ?? 'none',
+      publish: cfg.publishDir ?? 'off',
     },
     'serving',
   );
@@ -152,7 +238,7 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
  * lookups of one module version in different workers may fetch it upstream once per worker; the
  * log still gets one record.
  */
-async function runWorkers(n: number, log: Logger): Promise<void> {
+async function runWorkers(n: number, log: Logger, forwardHup: boolean): Promise<void> {
   let listening = 0;
   let stopping = false;
   let announced = false;
@@ -193,4 +279,11 @@ async function runWorkers(n: number, log: Logger): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // --policy: each worker reloads its own copy of the policy.
+  if (forwardHup) {
+    process.on('SIGHUP', () => {
+      log.info({ workers: n }, 'SIGHUP: the workers reload the policy');
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');
+    });
+  }
 }

@@ -32,8 +32,9 @@ export interface VerifyFlags {
 const HELP_AFTER = `
 Exit codes:
   0  every line matches the log
-  1  some line does not match the log (a mismatch wins over unknown or invalid lines)
-  2  no mismatch, but some line is unknown (not in the log) or invalid; or an error: the server
+  1  some line does not match the log, or is denied by the server's policy (denied by policy:
+     <reason>); these win over unknown or invalid lines
+  2  no mismatch or denial, but some line is unknown (not in the log) or invalid; or an error: the server
      cannot be reached, its answer is not signed by a key that chains to the pinned root, or
      (--proofs) the log fails a proof: a record not in its tree, or a fork from the remembered tree
 

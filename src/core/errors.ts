@@ -78,7 +78,9 @@ export function isSumkeepError(e: unknown, code?: ErrorCode): e is SumkeepError 
 /**
  * The module version was refused for what the upstream served, not because it could not be had
  * right now: the one list of refusals (410 Gone over HTTP, remembered by the negative cache, an
- * `unknown` reason in a go.sum check). Policy and cross-check refusals belong here too. An
+ * `unknown` reason in a go.sum check). Cross-check refusals belong here too; a policy denial
+ * ('policy_denied') does not: it is a 403 and `denied` in a go.sum check, and a reload may lift it
+ * at any time, so it is never remembered as gone. An
  * oversized file from the upstream is refused as 'invalid_zip' (the log layer turns the
  * upstream's 'too_large' into it: 413 would blame the client's request).
  */

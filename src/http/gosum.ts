@@ -8,7 +8,7 @@
  * module version name it unambiguously). Signed as src/http/sign.ts says; 503 without a signing key.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isSumkeepError } from '../core/errors.ts';
+import { isRefusal, isSumkeepError } from '../core/errors.ts';
 import type { LogApi } from '../log/api.ts';
 import { clientGone } from './client-gone.ts';
 import type { ResponseSigner } from '../keys/types.ts';
@@ -20,6 +20,24 @@ const TEXT = 'text/plain; charset=utf-8';
 export interface GosumRouteOptions {
   log: LogApi;
   signer: ResponseSigner | null;
+  /** Counts `n` go.sum lines of result `status` (sumkeep_verify_lines_total); absent: not counted. */
+  verifyLines?: (status: string, n: number) => void;
+}
+
+/** Not a module version (bad target): the two lines asked for are `invalid`. */
+const INVALID_CODES = new Set(['bad_input', 'bad_module_path', 'bad_version']);
+/** The log does not hold it and cannot (not upstream, refused, upstream down): `unknown`. */
+const UNKNOWN_CODES = new Set(['not_found', 'upstream_not_found', 'upstream_error', 'upstream_timeout']);
+
+/**
+ * The result a failed answer counts under in sumkeep_verify_lines_total, for the two lines the
+ * client asked about; null for a server fault or a client that left (nothing was checked). A served
+ * answer compares nothing (the client compares the lines), so it counts no line.
+ */
+export function gosumLineStatus(e: unknown): 'invalid' | 'unknown' | null {
+  if (!isSumkeepError(e)) return null;
+  if (INVALID_CODES.has(e.code)) return 'invalid';
+  return UNKNOWN_CODES.has(e.code) || isRefusal(e) || e.code === 'policy_denied' ? 'unknown' : null;
 }
 
 /** path and version of an API target, escaped or (see above) plain. Throws 400-class errors. */
@@ -44,8 +62,15 @@ export function registerGosumRoutes(app: FastifyInstance, opts: GosumRouteOption
     { onSend },
     async (req: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply) => {
       requireSigner(opts.signer);
-      const { path, version } = parseApiTarget(req.params['*']);
-      const { text } = await opts.log.lookup(path, version, { signal: clientGone(reply) });
+      let text: Uint8Array;
+      try {
+        const { path, version } = parseApiTarget(req.params['*']);
+        ({ text } = await opts.log.lookup(path, version, { signal: clientGone(reply) }));
+      } catch (e) {
+        const status = gosumLineStatus(e);
+        if (status !== null) opts.verifyLines?.(status, 2);
+        throw e;
+      }
       return reply.header('content-type', TEXT).header('cache-control', 'no-cache').send(Buffer.from(text));
     },
   );

@@ -21,14 +21,19 @@ export function responseSignerReady(keys: ServingKeys | null | undefined): boole
   }
 }
 
-export function registerHealthRoutes(
+/** GET /healthz. */
+export function registerHealthRoute(app: FastifyInstance): void {
+  app.get('/healthz', async (_req, reply) =>
+    reply.header('content-type', 'text/plain; charset=utf-8').send('ok\n'),
+  );
+}
+
+/** GET /readyz (on the public address, or with /metrics on --metrics-listen). */
+export function registerReadyRoute(
   app: FastifyInstance,
   log: LogApi,
   keys: ServingKeys | null | undefined,
 ): void {
-  app.get('/healthz', async (_req, reply) =>
-    reply.header('content-type', 'text/plain; charset=utf-8').send('ok\n'),
-  );
   app.get('/readyz', async (req, reply) => {
     reply.header('content-type', 'text/plain; charset=utf-8');
     const r = responseSignerReady(keys)

@@ -11,13 +11,14 @@ import Fastify, {
 import { isSumkeepError } from '../core/errors.ts';
 import { toHttpError } from './errors.ts';
 import { registerSumdbRoutes } from './sumdb.ts';
-import { registerHealthRoutes } from './health.ts';
-import { registerMetrics } from './metrics.ts';
+import { registerHealthRoute, registerReadyRoute } from './health.ts';
+import { Metrics, countRequests, registerMetricsRoute } from './metrics.ts';
 import type { LogApi } from '../log/api.ts';
 import type { ServingKeys } from '../keys/types.ts';
 import { registerTrustRoutes } from './trust.ts';
 import { registerGosumRoutes } from './gosum.ts';
-import { registerVerifyRoutes } from './verify.ts';
+import { registerVerifyRoutes, VERIFY_DEFAULTS } from './verify.ts';
+import { registerStatusRoutes } from './status.ts';
 
 export interface ServerOptions {
   /** The log behind every route; the routes see nothing else of it. */
@@ -39,9 +40,23 @@ export interface ServerOptions {
   publicUrl?: string | null | (() => string | null);
   /** Limits of POST /api/v1/verify (defaults in src/http/verify.ts VERIFY_DEFAULTS). */
   verify?: { bodyLimit?: number; maxLines?: number; maxFetch?: number };
+  /**
+   * The metrics the log's events already go to (src/http/metrics.ts); a new set without. Bound
+   * here to `log` and `keys` for the scrape-time gauges.
+   */
+  metrics?: Metrics;
+  /**
+   * /metrics and /readyz are served by buildMetricsServer on their own address (--metrics-listen),
+   * not here. Default false: served here.
+   */
+  separateMetrics?: boolean;
 }
 
-export function buildServer(opts: ServerOptions): FastifyInstance {
+/** The base fastify instance of both servers: logging, the one error mapper, the 404 text. */
+function baseApp(opts: {
+  loggerInstance?: FastifyBaseLogger | undefined;
+  https?: ServerOptions['https'];
+}): FastifyInstance {
   const app = Fastify({
     ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: false }),
     // One log line per request would cost more than serving a tile; errors are still logged.
@@ -82,18 +97,61 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       .header('content-type', 'text/plain; charset=utf-8')
       .send(`not found: ${req.method} ${req.url.slice(0, 200)}\n`),
   );
+  return app;
+}
+
+export function buildServer(opts: ServerOptions): FastifyInstance {
+  const app = baseApp(opts);
+  const keys = opts.keys ?? null;
+  const metrics = opts.metrics ?? new Metrics();
+  metrics.bind(opts.log, keys);
+  countRequests(app, metrics);
 
   registerSumdbRoutes(app, { log: opts.log, name: opts.name });
-  registerHealthRoutes(app, opts.log, opts.keys);
-  const registry = registerMetrics(app, opts.log);
-  const keys = opts.keys ?? null;
+  registerHealthRoute(app);
+  if (opts.separateMetrics !== true) {
+    registerReadyRoute(app, opts.log, keys);
+    registerMetricsRoute(app, metrics);
+  }
   registerTrustRoutes(app, { keys, publicUrl: opts.publicUrl ?? null });
-  registerGosumRoutes(app, { log: opts.log, signer: keys?.responseSigner ?? null });
+  registerGosumRoutes(app, {
+    log: opts.log,
+    signer: keys?.responseSigner ?? null,
+    verifyLines: (status, n) => metrics.verifyLines(status, n),
+  });
   registerVerifyRoutes(app, {
     ...opts.verify,
     log: opts.log,
     signer: keys?.responseSigner ?? null,
-    registry,
+    verifyLines: (status, n) => metrics.verifyLines(status, n),
   });
+  registerStatusRoutes(app, {
+    log: opts.log,
+    name: opts.name,
+    keys,
+    publicUrl: opts.publicUrl ?? null,
+    verify: {
+      bodyLimit: opts.verify?.bodyLimit ?? VERIFY_DEFAULTS.bodyLimit,
+      maxLines: opts.verify?.maxLines ?? VERIFY_DEFAULTS.maxLines,
+    },
+  });
+  return app;
+}
+
+/**
+ * The server of --metrics-listen: GET /metrics and GET /readyz only (plain http: it is meant for
+ * a private address that only the monitoring reaches). `metrics` is the set the public server
+ * (buildServer with separateMetrics) counts into.
+ */
+export function buildMetricsServer(opts: {
+  log: LogApi;
+  keys?: ServingKeys | null;
+  metrics: Metrics;
+  loggerInstance?: FastifyBaseLogger;
+}): FastifyInstance {
+  const app = baseApp({ loggerInstance: opts.loggerInstance });
+  opts.metrics.bind(opts.log, opts.keys ?? null);
+  registerReadyRoute(app, opts.log, opts.keys);
+  registerMetricsRoute(app, opts.metrics);
   return app;
 }

@@ -24,12 +24,17 @@ export interface TrustRouteOptions {
   publicUrl: string | null | (() => string | null);
 }
 
+/** The GOSUMDB value: `<verifier key> <public URL>` (one space). */
+export function gosumdbValue(verifierKey: string, url: string): string {
+  return `${verifierKey} ${url}`;
+}
+
 /**
  * The text of /api/v1/gosumdb. The first line is exactly `GOSUMDB=<verifier key> <url>` (what
  * `sumkeep serve` prints), the rest are comments and commands a shell can run as they are.
  */
 export function gosumdbText(verifierKey: string, url: string, trust: TrustBundle | null): string {
-  const value = `${verifierKey} ${url}`;
+  const value = gosumdbValue(verifierKey, url);
   const lines = [
     `GOSUMDB=${value}`,
     '',

@@ -16,7 +16,6 @@
  * no response-signing key → 503. All record ids are below the returned tree's size.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Counter, type Registry } from 'prom-client';
 import { SumkeepError } from '../core/errors.ts';
 import { parseGoSumBytes } from '../verify/gosum-text.ts';
 import { decodeUtf8 } from '../core/bytes.ts';
@@ -39,8 +38,8 @@ const MAX_LOGGED_MISMATCHES = 20;
 export interface VerifyRouteOptions {
   log: LogApi;
   signer: ResponseSigner | null;
-  /** Where the verify counters go (the /metrics registry); null: not counted. */
-  registry: Registry | null;
+  /** Counts `n` lines of result `status` (sumkeep_verify_lines_total); absent: not counted. */
+  verifyLines?: (status: string, n: number) => void;
   bodyLimit?: number;
   maxLines?: number;
   maxFetch?: number;
@@ -59,14 +58,6 @@ export function registerVerifyRoutes(app: FastifyInstance, opts: VerifyRouteOpti
   const maxLines = opts.maxLines ?? VERIFY_DEFAULTS.maxLines;
   const maxFetch = opts.maxFetch ?? VERIFY_DEFAULTS.maxFetch;
   const { log } = opts;
-  const lines = opts.registry
-    ? new Counter({
-        name: 'sumkeep_verify_lines_total',
-        help: 'go.sum lines checked by POST /api/v1/verify, by result',
-        labelNames: ['status'] as const,
-        registers: [opts.registry],
-      })
-    : null;
 
   /** Refuses what is not a text/plain go.sum before fastify reads the body. */
   const checkRequest = async (req: FastifyRequest) => {
@@ -119,8 +110,8 @@ export function registerVerifyRoutes(app: FastifyInstance, opts: VerifyRouteOpti
       );
     }
     const summary = summarize(results);
-    if (lines !== null)
-      for (const [status, n] of Object.entries(summary)) if (n > 0) lines.inc({ status }, n);
+    // Every status of the summary, whatever later work adds (the label set is open).
+    if (opts.verifyLines) for (const [status, n] of Object.entries(summary)) opts.verifyLines(status, n);
 
     const answer: VerifyResponse = {
       tree: { size: head?.size ?? 0, note: head === null ? '' : (decodeUtf8(head.note) ?? '') },

@@ -16,7 +16,7 @@
  * printed as GOSUMDB) is the newest of those: the one clients should be configured with.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { bytesEqual, fromBase64 } from '../core/bytes.ts';
 import { SumkeepError, isSumkeepError } from '../core/errors.ts';
@@ -153,6 +153,14 @@ export function noteGenerations(
     if (g !== null && g <= MAX_NOTE_GENERATION && wanted) gens.add(g);
   }
   return [...gens].sort((a, b) => a - b);
+}
+
+/**
+ * The verifier keys of every note key generation with a .pub file in `dir`, retired ones too
+ * (what the log may have signed a head with before a rotation), ascending by generation.
+ */
+export function noteVerifierKeys(dir: string): string[] {
+  return noteGenerations(dir, 'pub').map((g) => readFileSync(join(dir, noteFiles(g).pub), 'utf8').trim());
 }
 
 /**

@@ -267,6 +267,12 @@ export function loadServingKeys(
     responseSigner: chosen?.signer ?? null,
     trust,
     development: note.development,
+    certificates: [
+      ...note.keys.flatMap((k) =>
+        k.certificate === null ? [] : [{ purpose: 'note' as const, notAfter: k.certificate.notAfter }],
+      ),
+      ...(chosen === null ? [] : [{ purpose: 'response' as const, notAfter: chosen.signer.notAfter }]),
+    ],
     warnings,
   };
 }

@@ -73,6 +73,11 @@ export interface ServingKeys {
   /** The trust bundle (trust.json), or null for a key directory that has only a note key. */
   trust: TrustBundle | null;
   development: boolean;
+  /**
+   * The certificates of the online keys that sign now (every note key; the chosen response key),
+   * with their validity end (ms since epoch), for /metrics. Empty without a ceremony.
+   */
+  certificates?: { purpose: 'note' | 'response'; notAfter: number }[];
   /** Things to log at start: certificates ending within 30 days, no usable response key. */
   warnings?: string[];
 }

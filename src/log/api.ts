@@ -56,13 +56,39 @@ export interface Readiness {
 
 export interface LogStats {
   treeSize: number;
+  /** When the latest signed tree head was made (ms since epoch; by any writer); null while empty. */
+  lastCommitMs: number | null;
+  /** Records added but not yet committed (queued or in the batch being committed). */
+  pendingRecords: number;
+  /** Every note key signs a probe now (no database; a token key is asked). */
+  signerReady: boolean;
   upstreamFetches: number;
   /** Upstream fetches cancelled because every client waiting for them had gone. */
   fetchesCancelled: number;
   recordsAdded: number;
+  /**
+   * Lookups (/lookup, /sumdb/<name>/lookup, /api/v1/gosum) answered 403 `policy_denied`; go.sum
+   * lines reported `denied` by the verify API are counted there, by status, not here.
+   */
+  denied: number;
   /** Upstream HTTP requests running now, and waiting for a slot (--upstream-concurrency). */
   upstreamInFlight: number;
   upstreamQueued: number;
+}
+
+/** A logged module version as the status page lists it (no record text, no source). */
+export interface RecordSummary {
+  id: number;
+  path: string;
+  version: string;
+  /** Milliseconds since the Unix epoch at which its batch was committed. */
+  createdAt: number;
+}
+
+/** The tree size at a moment: one signed head's size and commit time (ms since the epoch). */
+export interface GrowthPoint {
+  size: number;
+  createdAt: number;
 }
 
 export interface LogApi {
@@ -79,6 +105,19 @@ export interface LogApi {
   ): Promise<GoSumCheck>;
   /** Readiness: the database takes writes and every note key signs. */
   ready(): Promise<Readiness>;
-  /** Figures for /metrics; cheap, never touches the database. */
+  /** The `limit` (at most MAX_LIST) most recently logged module versions, newest first. */
+  recent(limit: number): Promise<RecordSummary[]>;
+  /**
+   * At most `limit` (at most MAX_LIST) logged module versions whose path starts with `prefix`,
+   * compared bytewise, by path then version. bad_input unless the prefix is 1 to 512 printable
+   * ASCII characters without spaces (what module paths are made of).
+   */
+  search(prefix: string, limit: number): Promise<RecordSummary[]>;
+  /** The tree size over time at most `points` (2 .. MAX_GROWTH_POINTS) samples, oldest first. */
+  growth(points: number): Promise<GrowthPoint[]>;
+  /**
+   * Figures for /metrics; cheap, never touches the database. Events that /metrics counts
+   * (refusals, commits, store errors, upstream requests) go to the LogEvents sink (events.ts).
+   */
   stats(): LogStats;
 }

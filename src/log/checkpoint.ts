@@ -22,7 +22,7 @@ import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SumkeepError, isSumkeepError } from '../core/errors.ts';
-import { toBase64 } from '../core/bytes.ts';
+import { bytesEqual, toBase64 } from '../core/bytes.ts';
 import { open as openNote, type VerifierSet } from '../core/note.ts';
 import { hashesEqual, parseTree, treeHash, withAsyncReader, type Tree } from '../core/tlog/index.ts';
 import type { SignedHead } from '../store/store.ts';
@@ -55,6 +55,9 @@ export class CheckpointGuard {
         cause: e,
       });
     }
+    // An empty file is the published `latest` of the empty log (what /latest serves before the
+    // first record): nothing has been signed yet.
+    if (note.length === 0) return null;
     try {
       return { tree: parseTree(new TextEncoder().encode(openNote(note, this.verifiers).text)), note };
     } catch (e) {
@@ -73,12 +76,44 @@ export class CheckpointGuard {
    * it, proven with the database's stored hashes read through `readHashes`.
    */
   async check(
-    head: SignedHead | null,
+    head: Pick<SignedHead, 'size'> | null,
     readHashes: (indexes: readonly number[]) => Promise<Uint8Array[]>,
   ): Promise<void> {
     const kept = await this.load();
     if (kept === null) return;
-    const size = head?.size ?? 0;
+    await this.checkAgainst(kept, head?.size ?? 0, readHashes);
+  }
+
+  /**
+   * Before the sequencer signs a new head on top of `old` (its head, whose tree the batch's
+   * hashes were just proven to extend): `old` must be the kept head or extend it, so that the new
+   * head extends the kept one. A kept head larger than `old` means another writer of the same
+   * database (a worker, `sumkeep ingest`, a node sharing the file) is ahead: `conflict`, so that
+   * the sequencer reloads the tree (and checks the store's head) instead of signing a smaller one.
+   */
+  async checkSigning(
+    old: Pick<SignedHead, 'size' | 'hash'> | null,
+    readHashes: (indexes: readonly number[]) => Promise<Uint8Array[]>,
+  ): Promise<void> {
+    const kept = await this.load();
+    if (kept === null) return;
+    const size = old?.size ?? 0;
+    if (kept.tree.N > size) {
+      throw new SumkeepError(
+        'conflict',
+        `a head of size ${kept.tree.N} is kept in ${this.file}, larger than this writer's ${size}: reload`,
+      );
+    }
+    // The common case: the kept head is the one being extended (no database read).
+    if (old !== null && kept.tree.N === size && hashesEqual(old.hash, kept.tree.hash)) return;
+    await this.checkAgainst(kept, size, readHashes);
+  }
+
+  private async checkAgainst(
+    kept: KeptHead,
+    size: number,
+    readHashes: (indexes: readonly number[]) => Promise<Uint8Array[]>,
+  ): Promise<void> {
     const refuse = (what: string): never => {
       throw new SumkeepError(
         'log_inconsistent',
@@ -98,11 +133,18 @@ export class CheckpointGuard {
     }
   }
 
-  /** Keeps `head` when it is larger than the kept one (durable when it resolves). */
+  /**
+   * Keeps `head` when it is larger than the kept one, or the same tree in another note (signed
+   * again by the current note keys after a rotation: so that the file still verifies once the old
+   * key is retired). Durable when it resolves.
+   */
   async keep(head: SignedHead): Promise<void> {
     if (!this.writes) return;
     const kept = await this.load();
-    if (kept !== null && kept.tree.N >= head.size) return;
+    if (kept !== null && kept.tree.N > head.size) return;
+    if (kept !== null && kept.tree.N === head.size) {
+      if (!hashesEqual(kept.tree.hash, head.hash) || bytesEqual(kept.note, head.note)) return;
+    }
     const dir = dirname(this.file);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const tmp = `${this.file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;

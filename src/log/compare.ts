@@ -8,8 +8,11 @@ import { parseRecordLines, type GoSumInvalid, type GoSumLine } from '../core/gos
 import { decodeUtf8 } from '../core/bytes.ts';
 import { invalidResult, type VerifyLineResult } from '../verify/response.ts';
 
-/** What the log holds for one module version: its record's two hashes, or why there are none. */
-export type Logged = { id: number; zipHash: string; modHash: string } | { reason: string };
+/**
+ * What the log holds for one module version: its record's two hashes, or why there are none
+ * (`denied`: the server's policy denies the version, whatever the log holds).
+ */
+export type Logged = { id: number; zipHash: string; modHash: string } | { reason: string; denied?: boolean };
 
 /** The key of a module version in the maps below: "<path>@<version>". */
 export function versionKey(path: string, version: string): string {
@@ -37,8 +40,8 @@ export function loggedHashes(record: {
 
 /**
  * One result per go.sum line, in line order: `match`/`mismatch` against the logged hash of the
- * line's kind (zip or go.mod), `unknown` with the reason when the version is not logged, and
- * `invalid` for lines that are not go.sum lines. `logged` must answer every line's versionKey.
+ * line's kind (zip or go.mod), `unknown` with the reason when the version is not logged, `denied`
+ * with the reason when the policy denies it, and `invalid` for lines that are not go.sum lines. `logged` must answer every line's versionKey.
  */
 export function compareGoSum(
   gosum: { lines: readonly GoSumLine[]; invalid: readonly GoSumInvalid[] },
@@ -49,7 +52,8 @@ export function compareGoSum(
     const f = logged(versionKey(l.path, l.version));
     const base = { line: l.line, module: l.path, version: l.version, kind: l.kind, hash: l.hash };
     if (!('id' in f)) {
-      results.push({ ...base, status: 'unknown', logged: null, recordId: null, reason: f.reason });
+      const status = f.denied === true ? 'denied' : 'unknown';
+      results.push({ ...base, status, logged: null, recordId: null, reason: f.reason });
       continue;
     }
     const hash = l.kind === 'zip' ? f.zipHash : f.modHash;

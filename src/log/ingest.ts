@@ -20,6 +20,8 @@ import { checkModuleFiles } from '../upstream/index.ts';
 import type { Store } from '../store/store.ts';
 import type { Sequencer } from './sequencer.ts';
 import type { CrossCheck } from './service.ts';
+import { NO_EVENTS, type LogEvents } from './events.ts';
+import { refusalReason } from './refusals.ts';
 
 export interface IngestItem {
   /** Known from the directory layout; absent for bare .zip files (taken from the zip prefix). */
@@ -106,6 +108,7 @@ export async function ingestOne(
   store: Store,
   sequencer: Sequencer,
   onBytes?: (n: number) => void,
+  events: Pick<LogEvents, 'refused'> = NO_EVENTS,
   crossCheck?: CrossCheck,
 ): Promise<IngestOutcome> {
   let path: string | undefined;
@@ -161,6 +164,8 @@ export async function ingestOne(
         await crossCheck.check(path, version, z.h1, goModHash(mod));
       } catch (e) {
         if (!isSumkeepError(e) || !e.code.startsWith('crosscheck_')) throw e;
+        const reason = refusalReason(e);
+        if (reason !== null) events.refused(reason);
         return { item, status: 'refused', path, version, reason: e.message };
       }
     }
@@ -183,6 +188,8 @@ export async function ingestOne(
       e.code !== 'internal' &&
       e.code !== 'log_inconsistent'
     ) {
+      const reason = refusalReason(e);
+      if (reason !== null) events.refused(reason);
       return {
         item,
         status: 'invalid',

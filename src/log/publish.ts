@@ -28,12 +28,15 @@ import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SumkeepError } from '../core/errors.ts';
+import { eachLimited } from '../concurrency.ts';
 import { escapePath, escapeVersion } from '../core/module.ts';
 import { formatDataTile, formatRecord, parseTree, tilePath, type Tile } from '../core/tlog/index.ts';
 import type { AuditStore, LogRecord, SignedHead } from '../store/store.ts';
 
 const H = 8;
 const FULL = 1 << H;
+/** Lookup files written (and fsynced) at once. */
+const WRITE_CONCURRENCY = 16;
 
 /** What publishing reads from the store. */
 export type PublishStore = Pick<AuditStore, 'readTileHashes' | 'recordTexts' | 'recordsRange' | 'headsAfter'>;
@@ -63,10 +66,14 @@ export class Publisher {
     private readonly store: PublishStore,
   ) {}
 
-  /** Size of the tree in `<dir>/latest`, or -1 when there is none (or it cannot be read). */
+  /**
+   * Size of the tree in `<dir>/latest`: -1 when there is none (or it cannot be read), 0 for the
+   * empty log's `latest` (an empty file, as /latest serves it before the first record).
+   */
   async publishedSize(): Promise<number> {
     try {
       const note = await readFile(join(this.dir, 'latest'));
+      if (note.length === 0) return 0;
       const text = note.subarray(0, note.indexOf('\n\n') + 1);
       return parseTree(new Uint8Array(text)).N;
     } catch {
@@ -80,14 +87,26 @@ export class Publisher {
    * records published so far.
    */
   async sync(head: SignedHead | null, onProgress?: (done: number, total: number) => void): Promise<void> {
-    if (head === null) return;
     const from = await this.publishedSize();
-    if (from > head.size) {
+    // Another writer publishing into the same directory (a worker of --workers N) may be ahead
+    // of the head this one has just read: that is no rollback when the store has its head.
+    if (from > (head?.size ?? 0) && (await this.store.headsAfter(from - 1, 1))[0]?.size === from) return;
+    if (from > (head?.size ?? 0)) {
       throw new SumkeepError(
         'log_inconsistent',
-        `${join(this.dir, 'latest')} holds a tree of size ${from}, larger than the log's ${head.size}: ` +
+        `${join(this.dir, 'latest')} holds a tree of size ${from}, larger than the log's ${head?.size ?? 0}: ` +
           'the database is older than what was published (see docs/operations.md, "Disaster recovery")',
       );
+    }
+    if (head === null) {
+      // The empty log: `latest` is an empty file, byte for byte what /latest serves then, so that
+      // a static server answers 200 before the first record (a 404 would fail every go client).
+      if (from < 0) {
+        await this.writeFile('latest', new Uint8Array(0));
+        await this.syncDirs();
+      }
+      this.published = 0;
+      return;
     }
     this.published = from;
     const PAGE = 100;
@@ -113,6 +132,20 @@ export class Publisher {
   }
 
   /**
+   * Publishes `head`, a head this process has just committed, whose new records are `records`
+   * (ids head.size - records.length ..). When the directory is not exactly at the head before
+   * them (a publish that failed half way, heads of another writer in between), it catches up from
+   * the store instead (sync), so that no record's lookup file is skipped.
+   */
+  async publishCommitted(head: SignedHead, records: readonly LogRecord[]): Promise<void> {
+    if (this.published >= 0 && this.published === head.size - records.length) {
+      await this.publish(head, records);
+    } else {
+      await this.sync(head);
+    }
+  }
+
+  /**
    * Publishes one head and the records it adds (ids from the previous published size). Must be
    * called with heads in increasing size; durable when it resolves.
    */
@@ -122,15 +155,19 @@ export class Publisher {
       await this.writeTile(t);
       if (t.L === 0) await this.writeTile({ ...t, L: -1 });
     }
-    for (const r of records) {
-      await this.writeFile(
+    // Several files at once: their fsyncs share the file system's journal commits.
+    await eachLimited(records, WRITE_CONCURRENCY, (r) =>
+      this.writeFile(
         join('lookup', `${escapePath(r.path)}@${escapeVersion(r.version)}`),
         Buffer.concat([formatRecord(r.id, r.text), head.note]),
-      );
+      ),
+    );
+    await this.syncDirs();
+    // Never moves back: another writer into the same directory may have published a larger head.
+    if ((await this.publishedSize()) <= head.size) {
+      await this.writeFile('latest', head.note);
+      await this.syncDirs();
     }
-    await this.syncDirs();
-    await this.writeFile('latest', head.note);
-    await this.syncDirs();
     // A full tile now exists for every partial tile below the head's last ones: drop those.
     for (const t of tilesOfHead(oldSize, head.size)) {
       if (t.W !== FULL) continue;

@@ -17,10 +17,27 @@
  *     Either way the latest head in the store covers exactly the stored records. A lost connection
  *     during COMMIT leaves the outcome unknown to this process: the waiters get an error, the
  *     in-memory head stays, and the next batch finds the truth (conflict, reload, settleExisting).
- *  5. Waiters are resolved. Dying here means callers saw an error though the records are logged; a
+ *  5. The rollback guard keeps the new head outside the database (`guard.keep`: the checkpoint
+ *     file replaced by temporary file, fsync, rename, directory fsync; src/log/checkpoint.ts).
+ *     Dying before the rename leaves the previous head in the file and the new one in the store:
+ *     at start the guard finds the store's head a proven extension of the kept one and keeps it
+ *     then. Nobody has been answered with the new head yet, so the file never lags an answer.
+ *  6. With --publish, the head's tiles, the new records' lookup files and then `latest` are
+ *     written (`publisher.publishCommitted`, each file temporary + fsync + rename; src/log/
+ *     publish.ts). Dying here leaves the directory at an older head (or with some of the new
+ *     tiles and lookups, which are correct bytes already); at start `sync` re-publishes from what
+ *     `latest` holds up to the store's head before anything is served.
+ *     If step 5 or 6 fails without dying (disk full, permissions), the waiters get the error and
+ *     the in-memory head stays the old one: the new head is in the store but is served only after
+ *     a reload (the next batch conflicts, a retried lookup or /latest notices the store's size)
+ *     has kept and published it, through the same steps.
+ *  7. Waiters are resolved. Dying here means callers saw an error though the records are logged; a
  *     retry finds them with `lookup`.
  * Start-up (`open`) runs the same checks as a flush: it recomputes the tree hash of the stored
- * hashes and requires it to equal the latest signed head before serving anything.
+ * hashes and requires it to equal the latest signed head, checks that head against the kept one
+ * (guard.check: equal or a proven extension, else `log_inconsistent` and nothing is served), keeps
+ * it, and brings the published directory up to it (the empty log's `latest` too) before serving
+ * anything. A reload (a head written by another process) goes through the same steps.
  *
  * Another process (e.g. `sumkeep ingest`, or another `serve` node on PostgreSQL) may append to the
  * same database: the store refuses a batch whose ids do not follow its tree (`conflict`); the
@@ -49,6 +66,31 @@ import {
 import { bytesEqual, decodeUtf8 } from '../core/bytes.ts';
 import type { LogRecord, NewRecord, SignedHead, Store } from '../store/store.ts';
 import { appendHashes } from './append-hashes.ts';
+import { NO_EVENTS, type LogEvents } from './events.ts';
+
+/** The rollback guard as the sequencer uses it (CheckpointGuard, src/log/checkpoint.ts). */
+export interface HeadGuard {
+  /** Throws `log_inconsistent` unless `head` (the store's latest) is the kept head or extends it. */
+  check(
+    head: SignedHead | null,
+    readHashes: (indexes: readonly number[]) => Promise<Uint8Array[]>,
+  ): Promise<void>;
+  /** Throws unless a head extending `old` may be signed (`conflict`: another writer is ahead). */
+  checkSigning(
+    old: SignedHead | null,
+    readHashes: (indexes: readonly number[]) => Promise<Uint8Array[]>,
+  ): Promise<void>;
+  /** Keeps `head` outside the database; durable when it resolves. */
+  keep(head: SignedHead): Promise<void>;
+}
+
+/** The published read path as the sequencer uses it (Publisher, src/log/publish.ts). */
+export interface HeadPublisher {
+  /** Brings the directory up to `head` from the store (null: the empty log's `latest`). */
+  sync(head: SignedHead | null): Promise<void>;
+  /** Publishes a head this process committed with its new records; durable when it resolves. */
+  publishCommitted(head: SignedHead, records: readonly LogRecord[]): Promise<void>;
+}
 
 export interface SequencerOptions {
   /** Longest a new record waits for more records before its batch is committed (ms). */
@@ -57,6 +99,13 @@ export interface SequencerOptions {
   maxBatch: number;
   /** Clock, injectable for tests. */
   now?: () => number;
+  /** Where each committed batch is reported (/metrics); default nowhere. */
+  events?: Pick<LogEvents, 'committed'>;
+  /** The rollback guard: every head is checked against it before it is extended and kept in it
+   * before it is served. */
+  guard?: HeadGuard;
+  /** With --publish: every head is published before it is served. */
+  publisher?: HeadPublisher;
 }
 
 export interface PendingRecord {
@@ -88,10 +137,16 @@ const FRESHNESS_MS = 200;
 export class Sequencer {
   private readonly store: Store;
   private readonly signers: Signer[];
-  private readonly opts: Required<SequencerOptions>;
+  private readonly opts: Required<Omit<SequencerOptions, 'guard' | 'publisher'>>;
+  private readonly guard: HeadGuard | undefined;
+  private readonly publisher: HeadPublisher | undefined;
   private queue = new Map<string, Waiter>();
+  /** Records taken from the queue whose batch is being committed now. */
+  private committing = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  /** The chain of announce() (keep, publish, serve), one head at a time. */
+  private announcing: Promise<void> = Promise.resolve();
   private head: SignedHead | null = null;
   private closed = false;
   /** When current() last compared the store's tree size with ours (ms). */
@@ -100,7 +155,10 @@ export class Sequencer {
   private constructor(store: Store, signers: Signer[], opts: SequencerOptions) {
     this.store = store;
     this.signers = signers;
-    this.opts = { now: Date.now, ...opts };
+    const { guard, publisher, ...rest } = opts;
+    this.opts = { now: Date.now, events: NO_EVENTS, ...rest };
+    this.guard = guard;
+    this.publisher = publisher;
   }
 
   /**
@@ -115,7 +173,8 @@ export class Sequencer {
   static async open(store: Store, signers: Signer[], opts: SequencerOptions): Promise<Sequencer> {
     if (signers.length === 0) throw new SumkeepError('config', 'sequencer: no note signer');
     const s = new Sequencer(store, signers, opts);
-    await s.reload();
+    // The empty log is published too (an empty `latest`); a non-empty one through reload.
+    if ((await s.reload()) === null) await s.publisher?.sync(null);
     return s;
   }
 
@@ -139,10 +198,22 @@ export class Sequencer {
   }
 
   /**
+   * Records added but not yet durable: queued, or in the batch being committed (or held while a
+   * note key cannot sign). Non-zero for longer than a batch delay means commits are stuck.
+   */
+  pending(): number {
+    return this.queue.size + this.committing;
+  }
+
+  /**
    * Re-reads the latest head from the store (another process may have appended) and checks that the
    * stored hashes hash to it. Stored hashes never change once written, so the check holds whatever
    * another writer appends meanwhile. The head kept in memory never moves back: a reload that
    * raced with a newer commit of this process keeps the newer head.
+   *
+   * The store's head must pass the rollback guard (the kept head or a proven extension of it),
+   * else `log_inconsistent` and nothing of it is served; a head not served before is kept and
+   * published (steps 5 and 6 of the file comment) before it becomes the one served.
    */
   async reload(): Promise<SignedHead | null> {
     const head = await this.store.latestHead();
@@ -155,8 +226,22 @@ export class Sequencer {
         );
       }
     }
+    await this.guard?.check(head, (ix) => this.store.readHashes(ix));
     const loaded = head === null ? null : await this.cosign(head);
-    if (loaded !== null && (this.head === null || loaded.size >= this.head.size)) this.head = loaded;
+    const newer = () =>
+      loaded !== null &&
+      (this.head === null ||
+        loaded.size > this.head.size ||
+        (loaded.size === this.head.size && !bytesEqual(loaded.note, this.head.note)));
+    if (newer()) {
+      await this.announce(async () => {
+        // A commit of this process may have moved past it meanwhile: then nothing is left to do.
+        if (!newer()) return;
+        await this.guard?.keep(loaded!);
+        await this.publisher?.sync(loaded);
+        if (newer()) this.head = loaded;
+      });
+    }
     return this.head;
   }
 
@@ -270,13 +355,24 @@ export class Sequencer {
    * pause, so that writers racing for the database do not collide in lock step.
    */
   private async commitWithRetry(batch: Waiter[]): Promise<void> {
+    this.committing = batch.length;
+    try {
+      await this.commitAttempts(batch);
+    } finally {
+      this.committing = 0;
+    }
+  }
+
+  private async commitAttempts(batch: Waiter[]): Promise<void> {
     let todo = batch;
     let held = 0;
     for (let attempt = 0; ; attempt++) {
       try {
         if (attempt > 0) todo = await this.settleExisting(todo);
         if (todo.length === 0) return;
+        const started = performance.now();
         const logged = await this.commit(todo.map((w) => w.rec));
+        this.opts.events.committed((performance.now() - started) / 1000, logged.length);
         todo.forEach((w, i) => w.resolve(logged[i]!));
         return;
       } catch (e) {
@@ -335,7 +431,7 @@ export class Sequencer {
     return todo;
   }
 
-  /** Steps 2-5 of the crash ordering above, for one batch. */
+  /** Steps 2-7 of the crash ordering above, for one batch. */
   private async commit(recs: PendingRecord[]): Promise<LogRecord[]> {
     const old = this.head;
     const oldSize = old?.size ?? 0;
@@ -355,15 +451,35 @@ export class Sequencer {
         throw new SumkeepError('log_inconsistent', `new tree ${newSize} does not extend tree ${oldSize}`);
       }
     }
+    // The rollback guard: the tree being extended is the kept head or extends it, so the new
+    // head does too (a size already signed is never signed again with another hash).
+    await this.guard?.checkSigning(old, (ix) => this.store.readHashes(ix));
     const head = this.signHead(newSize, newHash, now);
 
     // Step 4: one atomic, durable commit of records, hashes and head.
     const records: NewRecord[] = recs.map((r, i) => ({ id: oldSize + i, ...r }));
     await this.store.appendBatch({ records, hashes, head });
+    const logged = records.map((r) => ({ ...r, createdAt: now }));
 
-    // Step 5: publish.
-    this.head = head;
-    return records.map((r) => ({ ...r, createdAt: now }));
+    // Step 5: keep the head outside the database. Step 6: publish it. Step 7: serve it (the
+    // caller resolves the waiters).
+    await this.announce(async () => {
+      await this.guard?.keep(head);
+      await this.publisher?.publishCommitted(head, logged);
+      if (this.head === null || head.size > this.head.size) this.head = head;
+    });
+    return logged;
+  }
+
+  /**
+   * Runs the steps that make a head the served one (keep, publish, this.head) one at a time: a
+   * reload (a lookup, /latest) may find a head in the store while this process's commit of it is
+   * still publishing, and the publisher writes one head after the other.
+   */
+  private announce(fn: () => Promise<void>): Promise<void> {
+    const run = this.announcing.then(fn);
+    this.announcing = run.catch(() => {});
+    return run;
   }
 
   private treeHashFromStore(size: number): Promise<Hash> {

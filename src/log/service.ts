@@ -10,10 +10,17 @@
  * doing; the fetch itself is cancelled (its own AbortController, which the upstream passes down to
  * its queue place and its HTTP requests) only when the last client that could leave has left. A
  * client without a signal never leaves. A cancelled fetch records nothing and logs nothing.
+ *
+ * Policy (--policy, src/core/policy.ts) is decided here, before the record cache, the store and the
+ * upstream: a denied version is answered `policy_denied` (403 "denied by policy: <reason>") whether
+ * or not the log holds it. A logged version stays logged (the log is append-only) and is served
+ * again once the policy allows it; an unlogged one is never fetched while denied. A denial is not
+ * remembered by the negative cache: the policy may change at any time (setPolicy, on SIGHUP).
  */
 import { SumkeepError, isRefusal, isSumkeepError } from '../core/errors.ts';
 import { formatRecordLines, type GoSumInvalid, type GoSumLine } from '../core/gosum.ts';
 import { checkModuleVersion } from '../core/module.ts';
+import { deniedMessage, evaluatePolicy, OPEN_POLICY, type Policy } from '../core/policy.ts';
 import { utf8 } from '../core/bytes.ts';
 import { eachLimited } from '../concurrency.ts';
 import { LruCache } from '../lru.ts';
@@ -23,15 +30,19 @@ import type {
   GoSumCheckOptions,
   LogApi,
   LogStats,
+  GrowthPoint,
   LookupAnswer,
   LookupOptions,
   Readiness,
+  RecordSummary,
   ServedTile,
 } from './api.ts';
 import { compareGoSum, loggedHashes, versionKey, type Logged } from './compare.ts';
 import type { Sequencer } from './sequencer.ts';
 import { TileServer } from './tiles.ts';
 import { NegativeCache } from './negative-cache.ts';
+import { NO_EVENTS, type LogEvents } from './events.ts';
+import { refusalReason } from './refusals.ts';
 
 /** What the service needs from an upstream GOPROXY client (src/upstream). */
 export interface ModuleSource {
@@ -64,6 +75,8 @@ export interface ServiceStats {
   /** Fetches cancelled because every client waiting for them had gone. */
   fetchesCancelled: number;
   recordsAdded: number;
+  /** Lookups (/lookup, /api/v1/gosum) answered `policy_denied`. */
+  denied: number;
 }
 
 /** Logged records kept in memory by module version (a few hundred bytes each). */
@@ -98,6 +111,10 @@ export interface LogServiceOptions {
   negativeCacheTtlMs?: number;
   /** Clock for the negative cache (tests). */
   now?: () => number;
+  /** Where refusals are reported (/metrics); default nowhere. */
+  events?: Pick<LogEvents, 'refused'>;
+  /** The policy in force (default: everything allowed); replaced by setPolicy. */
+  policy?: Policy;
   /**
    * The cross-check with an independent checksum database (--check-sumdb, src/crosscheck): asked
    * after the upstream fetch and before the version is logged. Its refusals are remembered like the
@@ -117,6 +134,16 @@ export interface CrossCheck {
   ): Promise<unknown>;
 }
 
+/** What Store.searchRecords takes (its checks.ts prefixRange), checked here for a user's message. */
+const SEARCH_PREFIX_RE = /^[\x21-\x7e]{1,512}$/;
+
+const summary = (r: LogRecord): RecordSummary => ({
+  id: r.id,
+  path: r.path,
+  version: r.version,
+  createdAt: r.createdAt,
+});
+
 export class LogService implements LogApi {
   readonly store: Store;
   readonly sequencer: Sequencer;
@@ -127,7 +154,14 @@ export class LogService implements LogApi {
   private readonly records = new LruCache<string, { id: number; text: Uint8Array }>(RECORD_CACHE_ENTRIES);
   private readonly negative: NegativeCache;
   private readonly crossCheck: CrossCheck | null;
-  readonly counters: ServiceStats = { upstreamFetches: 0, fetchesCancelled: 0, recordsAdded: 0 };
+  private readonly events: Pick<LogEvents, 'refused'>;
+  /**
+   * Refusals already reported: one refusal reaches several clients of a fetch and, from the
+   * negative cache, later lookups as the same error object; it is counted once.
+   */
+  private readonly reported = new WeakSet<object>();
+  readonly counters: ServiceStats = { upstreamFetches: 0, fetchesCancelled: 0, recordsAdded: 0, denied: 0 };
+  private policy: Policy;
 
   constructor(
     store: Store,
@@ -141,12 +175,37 @@ export class LogService implements LogApi {
     this.tiles = new TileServer(store);
     this.negative = new NegativeCache(opts.negativeCacheTtlMs ?? 0, NEGATIVE_CACHE_ENTRIES, opts.now);
     this.crossCheck = opts.crossCheck ?? null;
+    this.events = opts.events ?? NO_EVENTS;
+    this.policy = opts.policy ?? OPEN_POLICY;
+  }
+
+  /**
+   * Puts `policy` in force for every request that starts from now on (a reload on SIGHUP); a
+   * request already past its policy check finishes under the old one.
+   */
+  setPolicy(policy: Policy): void {
+    this.policy = policy;
+  }
+
+  /** Throws `policy_denied` (counted) when the policy denies path@version (both checked). */
+  private enforcePolicy(path: string, version: string): void {
+    const d = evaluatePolicy(this.policy, path, version);
+    if (d.allowed) return;
+    this.counters.denied++;
+    const e = new SumkeepError('policy_denied', deniedMessage(d.reason));
+    // Counted here once (reportRefusal keeps it from being counted again by lookupRecord).
+    this.reportRefusal(e);
+    throw e;
   }
 
   async lookup(path: string, version: string, opts: LookupOptions = {}): Promise<LookupAnswer> {
     const k = versionKey(path, version);
     const cached = this.records.get(k);
-    if (cached !== undefined) return { ...cached, head: await this.headCovering(cached.id) };
+    if (cached !== undefined) {
+      // Cached records were checked as a module version when they were first looked up.
+      this.enforcePolicy(path, version);
+      return { ...cached, head: await this.headCovering(cached.id) };
+    }
     const { record, head } = await this.lookupRecord(path, version, opts);
     this.records.set(k, { id: record.id, text: record.text });
     return { id: record.id, text: record.text, head };
@@ -154,10 +213,33 @@ export class LogService implements LogApi {
 
   /**
    * The record for path@version with a head that covers it. With `fill` (the default) an unknown
-   * version is fetched from the upstream and logged; otherwise it is `not_found`.
+   * version is fetched from the upstream and logged; otherwise it is `not_found`. A version the
+   * policy denies is `policy_denied`, logged or not.
    */
   async lookupRecord(path: string, version: string, opts: LookupOptions = {}): Promise<LookupResult> {
+    try {
+      return await this.lookupOrFill(path, version, opts);
+    } catch (e) {
+      this.reportRefusal(e);
+      throw e;
+    }
+  }
+
+  /**
+   * Counts `e` in sumkeep_refused_total when it refuses a module version, once per refusal (by
+   * error object). Every refusal of a lookup and of a go.sum check's fetch passes lookupRecord; a
+   * check made elsewhere (a policy decision before the record cache of `lookup`) calls this too.
+   */
+  reportRefusal(e: unknown): void {
+    const reason = refusalReason(e);
+    if (reason === null || this.reported.has(e as object)) return;
+    this.reported.add(e as object);
+    this.events.refused(reason);
+  }
+
+  private async lookupOrFill(path: string, version: string, opts: LookupOptions): Promise<LookupResult> {
     checkModuleVersion(path, version);
+    this.enforcePolicy(path, version);
     let record = await this.store.lookup(path, version);
     if (record === null) {
       if (opts.fill === false) {
@@ -189,18 +271,28 @@ export class LogService implements LogApi {
     gosum: { lines: GoSumLine[]; invalid: GoSumInvalid[] },
     opts: GoSumCheckOptions,
   ): Promise<GoSumCheck> {
-    // Pass 1: what the log already holds. Paths and versions were checked by the go.sum parser.
+    // Pass 1: what the policy denies (not looked up, never fetched; `denied` whatever the log
+    // holds), then what the log already holds. Paths and versions were checked by the go.sum parser.
     const versions = new Map<string, GoSumLine>();
     for (const l of gosum.lines) versions.set(versionKey(l.path, l.version), l);
     const found = new Map<string, Logged>();
+    const policy = this.policy;
     for (const [key, l] of versions) {
+      const d = evaluatePolicy(policy, l.path, l.version);
+      if (!d.allowed) {
+        found.set(key, { reason: deniedMessage(d.reason), denied: true });
+        continue;
+      }
       const record = await this.store.lookup(l.path, l.version);
       found.set(key, record === null ? { reason: `${key}: not in the log` } : loggedHashes(record));
     }
 
     // Pass 2 (fetch): fill unknown versions from the upstream, a bounded number per check.
     if (opts.fetch) {
-      const missing = [...versions].filter(([key]) => !('id' in found.get(key)!));
+      const missing = [...versions].filter(([key]) => {
+        const f = found.get(key)!;
+        return !('id' in f) && f.denied !== true;
+      });
       for (const [key] of missing.slice(opts.maxFetch)) {
         found.set(key, {
           reason: `${key}: not in the log and not fetched (over ${opts.maxFetch} fetches in one request)`,
@@ -211,6 +303,11 @@ export class LogService implements LogApi {
           const looked = await this.lookupRecord(l.path, l.version, { signal: opts.signal });
           found.set(key, loggedHashes(looked.record));
         } catch (e) {
+          // The policy was reloaded between pass 1 and this lookup, and now denies the version.
+          if (isSumkeepError(e, 'policy_denied')) {
+            found.set(key, { reason: e.message, denied: true });
+            return;
+          }
           if (!leavesUnknown(e)) throw e;
           found.set(key, { reason: e.message.split('\n')[0]!.slice(0, 500) });
         }
@@ -222,6 +319,24 @@ export class LogService implements LogApi {
     for (const f of found.values()) if ('id' in f) maxId = Math.max(maxId, f.id);
     const head = maxId >= 0 ? await this.headCovering(maxId) : await this.sequencer.current();
     return { results: compareGoSum(gosum, (key) => found.get(key)!), head };
+  }
+
+  async recent(limit: number): Promise<RecordSummary[]> {
+    return (await this.store.recentRecords(limit)).map(summary);
+  }
+
+  async search(prefix: string, limit: number): Promise<RecordSummary[]> {
+    if (typeof prefix !== 'string' || !SEARCH_PREFIX_RE.test(prefix)) {
+      throw new SumkeepError(
+        'bad_input',
+        'search by a module path prefix of 1 to 512 printable ASCII characters without spaces',
+      );
+    }
+    return (await this.store.searchRecords(prefix, limit)).map(summary);
+  }
+
+  growth(points: number): Promise<GrowthPoint[]> {
+    return this.store.headGrowth(points);
   }
 
   async ready(): Promise<Readiness> {
@@ -238,6 +353,9 @@ export class LogService implements LogApi {
     const load = this.upstream?.load?.();
     return {
       treeSize: this.sequencer.latest()?.size ?? 0,
+      lastCommitMs: this.sequencer.latest()?.createdAt ?? null,
+      pendingRecords: this.sequencer.pending(),
+      signerReady: this.sequencer.signersReady(),
       ...this.counters,
       upstreamInFlight: load?.active ?? 0,
       upstreamQueued: load?.queued ?? 0,
@@ -264,7 +382,11 @@ export class LogService implements LogApi {
       // Asked only when the log does not hold the version (the caller looked first): a version
       // ingested meanwhile is served, whatever the upstream said before.
       const known = this.negative.get(k);
-      if (known !== undefined) return Promise.reject(known);
+      if (known !== undefined) {
+        // A replay of a refusal counted when it happened, not a new one.
+        this.reported.add(known);
+        return Promise.reject(known);
+      }
       const controller = new AbortController();
       const f: Flight = {
         controller,

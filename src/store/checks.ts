@@ -5,7 +5,14 @@
  */
 import { SumkeepError } from '../core/errors.ts';
 import { storedHashCount } from '../core/tlog/index.ts';
-import type { AppendBatch, RemoteFork, RemoteHead } from './store.ts';
+import {
+  MAX_GROWTH_POINTS,
+  MAX_LIST,
+  type AppendBatch,
+  type HeadPoint,
+  type RemoteFork,
+  type RemoteHead,
+} from './store.ts';
 
 export const HASH_SIZE = 32;
 
@@ -30,6 +37,52 @@ export function checkRange(what: string, start: unknown, count: unknown): void {
   checkIndex('start', start);
   checkIndex('count', count);
   if (!isIndex(start + count)) throw badInput(`${what} range out of bounds`);
+}
+
+/** Checks a recentRecords / searchRecords limit (0 .. MAX_LIST). */
+export function checkListLimit(limit: unknown): asserts limit is number {
+  if (!isIndex(limit) || limit > MAX_LIST)
+    throw badInput(`limit must be an integer from 0 to ${MAX_LIST}, got ${String(limit)}`);
+}
+
+/** Longest searchRecords prefix (a module path is at most a few hundred bytes). */
+export const MAX_PREFIX = 512;
+const PREFIX_RE = /^[\x21-\x7e]+$/;
+
+/**
+ * Checks a searchRecords prefix and returns the exclusive upper end of its range: the prefix with
+ * its last character incremented. For printable ASCII (0x21..0x7e, so the increment is at most
+ * 0x7f, still one byte) a string s starts with p exactly when p <= s < prefixEnd(p) in byte order,
+ * whatever bytes follow: no LIKE, no wildcard, no escaping.
+ */
+export function prefixRange(prefix: unknown): [string, string] {
+  if (typeof prefix !== 'string' || prefix.length > MAX_PREFIX || !PREFIX_RE.test(prefix)) {
+    throw badInput(`search prefix must be 1 to ${MAX_PREFIX} printable ASCII characters without spaces`);
+  }
+  const last = prefix.charCodeAt(prefix.length - 1);
+  return [prefix, prefix.slice(0, -1) + String.fromCharCode(last + 1)];
+}
+
+/** Checks a headGrowth points argument (2 .. MAX_GROWTH_POINTS). */
+export function checkGrowthPoints(points: unknown): asserts points is number {
+  if (!isIndex(points) || points < 2 || points > MAX_GROWTH_POINTS)
+    throw badInput(`points must be an integer from 2 to ${MAX_GROWTH_POINTS}, got ${String(points)}`);
+}
+
+/** The instants headGrowth samples: lo + floor((hi - lo) * i / (points - 1)), i = 0 .. points-1. */
+export function growthInstants(lo: number, hi: number, points: number): number[] {
+  const span = Math.max(hi - lo, 0);
+  return Array.from({ length: points }, (_, i) => lo + Math.floor((span * i) / (points - 1)));
+}
+
+/** Drops each point equal to the one before it (headGrowth). */
+export function dedupePoints(points: readonly HeadPoint[]): HeadPoint[] {
+  const out: HeadPoint[] = [];
+  for (const p of points) {
+    const prev = out.at(-1);
+    if (prev === undefined || prev.size !== p.size || prev.createdAt !== p.createdAt) out.push(p);
+  }
+  return out;
 }
 
 /** Refuses a batch that is malformed whatever the log holds (bad_input). */

@@ -40,13 +40,18 @@ import {
   checkBatchShape,
   checkExtends,
   checkIndex,
+  checkGrowthPoints,
+  checkListLimit,
   checkRange,
   checkRemoteFork,
   checkRemoteHead,
   checkRemoteName,
   conflict,
+  dedupePoints,
   duplicateInBatch,
+  growthInstants,
   HASH_SIZE,
+  prefixRange,
 } from './checks.ts';
 import { loadMigrations } from './migrate.ts';
 import {
@@ -59,6 +64,7 @@ import {
 import type {
   AppendBatch,
   AuditStore,
+  HeadPoint,
   LogRecord,
   RemoteFork,
   RemoteHead,
@@ -521,6 +527,58 @@ class PostgresStore implements AuditStore {
       [limit],
     );
     return rows.map((r) => ({ path: r.path, version: r.version, ids: r.ids.map(num) }));
+  }
+
+  async recentRecords(limit: number): Promise<LogRecord[]> {
+    checkListLimit(limit);
+    const rows = await this.q<RecordRow>(
+      'read recent records',
+      'SELECT id, path, version, text, source, created_at FROM records ORDER BY id DESC LIMIT $1',
+      [limit],
+      'sk_recent_records',
+    );
+    return rows.map(toRecord);
+  }
+
+  async searchRecords(prefix: string, limit: number): Promise<LogRecord[]> {
+    const [lo, hi] = prefixRange(prefix);
+    checkListLimit(limit);
+    // path is COLLATE "C" (byte order), and so is its (path, version) UNIQUE index: one index
+    // range; see prefixRange. The parameters take the column's collation.
+    const rows = await this.q<RecordRow>(
+      'search records',
+      `SELECT id, path, version, text, source, created_at FROM records
+       WHERE path >= $1 AND path < $2 ORDER BY path, version LIMIT $3`,
+      [lo, hi, limit],
+      'sk_search_records',
+    );
+    return rows.map(toRecord);
+  }
+
+  async headGrowth(points: number): Promise<HeadPoint[]> {
+    checkGrowthPoints(points);
+    // Two statements, each its own snapshot: a head committed in between is picked only if its
+    // created_at is at or before an instant (another node's clock), which a chart may show.
+    const [span] = await this.q<{ lo: string | null; hi: string | null }>(
+      'read head growth',
+      'SELECT (SELECT min(created_at) FROM heads) AS lo, (SELECT max(created_at) FROM heads) AS hi',
+      [],
+      'sk_head_span',
+    );
+    if (span?.lo == null || span.hi == null) return [];
+    const instants = growthInstants(num(span.lo), num(span.hi), points);
+    // One round trip: an index seek (heads_by_time) per instant, in instant order.
+    const rows = await this.q<{ size: string; created_at: string }>(
+      'read head growth',
+      `SELECT h.size, h.created_at
+       FROM unnest($1::int8[]) WITH ORDINALITY AS q(t, k)
+       CROSS JOIN LATERAL (SELECT size, created_at FROM heads WHERE created_at <= q.t
+                           ORDER BY created_at DESC, size DESC LIMIT 1) h
+       ORDER BY q.k`,
+      [instants],
+      'sk_head_growth',
+    );
+    return dedupePoints(rows.map((r) => ({ size: num(r.size), createdAt: num(r.created_at) })));
   }
 
   async recordTexts(start: number, count: number): Promise<Uint8Array[]> {

@@ -45,6 +45,17 @@ export interface SignedHead {
   createdAt: number;
 }
 
+/** One point of Store.headGrowth: a signed head's size and commit time (ms since the epoch). */
+export interface HeadPoint {
+  size: number;
+  createdAt: number;
+}
+
+/** Most records one recentRecords or searchRecords call returns. */
+export const MAX_LIST = 1000;
+/** Most points one headGrowth call samples. */
+export const MAX_GROWTH_POINTS = 1000;
+
 /** A stored hash of the Merkle tree, addressed by its stored-hash index (tlog.storedHashIndex). */
 export interface StoredHash {
   index: number;
@@ -136,6 +147,32 @@ export interface Store {
 
   /** Keeps proof that database `name` forked; the first proof kept stays (idempotent). */
   saveRemoteFork(name: string, fork: RemoteFork): Promise<void>;
+
+  /**
+   * The `limit` most recent records (largest ids first), for the status page. limit: 0 to
+   * MAX_LIST (else bad_input). One primary-key range scan from the end.
+   */
+  recentRecords(limit: number): Promise<LogRecord[]>;
+
+  /**
+   * At most `limit` records whose path starts with `prefix`, by path then version, compared
+   * bytewise (UTF-8 byte order: SQLite BINARY, PostgreSQL COLLATE "C"), never by locale. `prefix`
+   * is 1 to 512 printable ASCII characters other than space (U+0021..U+007E; every Go module path
+   * is made of them), else bad_input. A range query, never LIKE: the records are those with
+   * prefix <= path < prefixEnd(prefix), one (path, version) index range, so no character of the
+   * prefix is a wildcard and the work is bounded by `limit`. limit: 0 to MAX_LIST.
+   */
+  searchRecords(prefix: string, limit: number): Promise<LogRecord[]>;
+
+  /**
+   * The tree size over time, for the status page's chart: for `points` instants t_i evenly spaced
+   * from the first head's createdAt (lo) to the latest's (hi), t_i = lo + floor((hi - lo) * i /
+   * (points - 1)) for i = 0 .. points-1, the head with the largest createdAt <= t_i (ties: the
+   * larger size); an entry equal to the one before it is dropped. Oldest first, at most `points`
+   * entries, empty for an empty log. points: 2 to MAX_GROWTH_POINTS (else bad_input). Each
+   * instant is one index seek (heads_by_time), whatever the number of heads.
+   */
+  headGrowth(points: number): Promise<HeadPoint[]>;
 
   /** Throws unless the database can be written (readiness probe). */
   checkWritable(): Promise<void>;

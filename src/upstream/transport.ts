@@ -97,6 +97,18 @@ export interface TransportConfig {
   readonly backoff: BackoffPolicy;
   /** The process's limit on requests in flight: each attempt holds a slot while it runs. */
   readonly limiter: Limiter;
+  /** Told how each HTTP attempt ended (not a cancelled one: the client left, not the upstream). */
+  readonly onRequest?: RequestObserver | undefined;
+}
+
+/** How one HTTP attempt ended: 200 read; 404/410; timed out; anything else (5xx, network, size). */
+export type RequestOutcome = 'ok' | 'not_found' | 'error' | 'timeout';
+export type RequestObserver = (outcome: RequestOutcome, seconds: number) => void;
+
+function outcomeOf(e: unknown): RequestOutcome {
+  if (!(e instanceof AttemptFailure)) return 'error';
+  if (e.code === 'upstream_not_found') return 'not_found';
+  return e.code === 'upstream_timeout' ? 'timeout' : 'error';
 }
 
 /** A failed attempt, before the retry loop decides whether it is final. */
@@ -182,11 +194,26 @@ export class ProxyTransport {
     );
   }
 
+  /** `once`, reported to onRequest with its duration and outcome. */
+  private async observed<T>(once: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    const report = this.cfg.onRequest;
+    if (report === undefined) return once();
+    const started = performance.now();
+    try {
+      const r = await once();
+      report('ok', (performance.now() - started) / 1000);
+      return r;
+    } catch (e) {
+      if (!signal?.aborted) report(outcomeOf(e), (performance.now() - started) / 1000);
+      throw e;
+    }
+  }
+
   private async withRetries<T>(signal: AbortSignal | undefined, once: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         // Waiting for a slot is not part of the attempt: its timers start once it holds one.
-        return await this.cfg.limiter.run(once, signal);
+        return await this.cfg.limiter.run(() => this.observed(once, signal), signal);
       } catch (e) {
         if (signal?.aborted) throw signal.reason;
         if (!(e instanceof AttemptFailure)) throw e;

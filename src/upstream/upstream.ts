@@ -61,7 +61,7 @@ import { scrubUserinfo } from './redact.ts';
 import { fsReason } from '../fs-reason.ts';
 import { ProxyTransport, proxyTarget } from './transport.ts';
 import { Limiter } from './limiter.ts';
-import type { ProxyTarget } from './transport.ts';
+import type { ProxyTarget, RequestObserver } from './transport.ts';
 import { HttpSumdbSource } from './sumdb.ts';
 
 export interface FetchedModule {
@@ -116,6 +116,8 @@ export interface UpstreamOptions {
   readonly tmpDir?: string;
   /** Jitter source, uniform in [0, 1). Default Math.random. */
   readonly random?: () => number;
+  /** Told how each upstream HTTP request ended and how long it took (for /metrics). */
+  readonly onRequest?: RequestObserver;
 }
 
 const MiB = 1024 * 1024;
@@ -181,6 +183,7 @@ export class Upstream {
       totalMs,
       attempts: count + 1,
       backoff: { baseDelayMs, maxDelayMs, random: opts.random ?? Math.random },
+      onRequest: opts.onRequest,
     });
   }
 

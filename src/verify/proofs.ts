@@ -8,7 +8,8 @@
  *  1. the remembered tree (state file), if any; /latest, if the log is not empty;
  *  2. for each module version of the go.sum: /lookup → record id, record text, signed note. The
  *     note must verify, the id be below its size, and the text be the two lines of exactly that
- *     module version; a 404/410 makes its lines `unknown`;
+ *     module version; a 404/410 makes its lines `unknown`, and a 403 "denied by policy: <reason>"
+ *     (sumkeep's --policy) makes them `denied`;
  *  3. every tree head seen (remembered, /latest, each lookup's) must be consistent with the largest
  *     one: treeHash(smaller.N) computed over the larger tree's tiles — tiles that are themselves
  *     authenticated against the larger signed root hash (tlog.tileHashReader) — must equal the
@@ -19,6 +20,7 @@
  * A failure in 3 or 4 is a security error that stops the run; nothing is stored then.
  */
 import { SumkeepError } from '../core/errors.ts';
+import { deniedMessage } from '../core/policy.ts';
 import { decodeUtf8 } from '../core/bytes.ts';
 import { newVerifier, verifierSet, type VerifierSet } from '../core/note.ts';
 import { parseRecordLines, type GoSumLine } from '../core/gosum.ts';
@@ -153,11 +155,16 @@ export async function verifyWithProofs(gosum: Uint8Array, opts: ProofOptions): P
   // 2. Lookups.
   const byKey = new Map<string, GoSumLine>();
   for (const l of parsed.lines) byKey.set(`${l.path}@${l.version}`, l);
-  const found = new Map<string, Looked | { reason: string }>();
+  const found = new Map<string, Looked | { reason: string; denied?: boolean }>();
   await eachLimited([...byKey], opts.concurrency ?? 8, async ([key, l]) => {
     const r = await get(`lookup/${escapePath(l.path)}@${escapeVersion(l.version)}`);
     if (r.status === 404 || r.status === 410) {
       found.set(key, { reason: bodyLine(r.body) || `${key}: not found (${r.status})` });
+      return;
+    }
+    // sumkeep's policy answer (src/core/policy.ts deniedMessage); any other 403 is an error.
+    if (r.status === 403 && bodyLine(r.body).startsWith(deniedMessage(''))) {
+      found.set(key, { reason: bodyLine(r.body), denied: true });
       return;
     }
     if (r.status !== 200) {

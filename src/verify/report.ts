@@ -1,10 +1,10 @@
 /**
  * What `sumkeep verify` prints and how it exits.
  *
- * Exit codes: 0 when every line matches; 1 when any line mismatches (a mismatch wins over
- * unknown and invalid lines: it is the finding that must not be missed); 2 when, without a
- * mismatch, any line is unknown or invalid, and for every error (unreachable server, bad
- * signature, broken chain, failed proof).
+ * Exit codes: 0 when every line matches; 1 when any line mismatches or is denied by the server's
+ * policy (a definite finding that must not be missed, and that no retry or --fetch changes: it
+ * wins over unknown and invalid lines); 2 when, without those, any line is unknown or invalid, and
+ * for every error (unreachable server, bad signature, broken chain, failed proof).
  */
 import type { VerifyLineResult, VerifyResponse, VerifyStatus } from './response.ts';
 
@@ -13,7 +13,7 @@ export const EXIT_MISMATCH = 1;
 export const EXIT_INCOMPLETE = 2;
 
 export function exitCodeFor(summary: Record<VerifyStatus, number>): number {
-  if (summary.mismatch > 0) return EXIT_MISMATCH;
+  if (summary.mismatch > 0 || summary.denied > 0) return EXIT_MISMATCH;
   if (summary.unknown > 0 || summary.invalid > 0) return EXIT_INCOMPLETE;
   return EXIT_OK;
 }
@@ -60,7 +60,9 @@ export function formatTable(response: VerifyResponse): string {
   const s = response.summary;
   return (
     [head, ...rows].map((row) => clean(fmt(row))).join('\n') +
-    `\n\n${s.match} match, ${s.mismatch} mismatch, ${s.unknown} unknown, ${s.invalid} invalid` +
+    `\n\n${s.match} match, ${s.mismatch} mismatch, ${s.unknown} unknown, ` +
+    (s.denied > 0 ? `${s.denied} denied, ` : '') +
+    `${s.invalid} invalid` +
     ` (log tree size ${response.tree.size})\n`
   );
 }

@@ -4,20 +4,22 @@
  *
  *     {"tree": {"size": N, "note": "<signed tree head>"},
  *      "results": [{"line": n, "module": M, "version": V, "kind": "zip" | "go.mod", "hash": "h1:...",
- *                   "status": "match" | "mismatch" | "unknown" | "invalid",
+ *                   "status": "match" | "mismatch" | "unknown" | "denied" | "invalid",
  *                   "logged": "h1:..." | null, "recordId": n | null, "reason"?: "..."}],
- *      "summary": {"match": n, "mismatch": n, "unknown": n, "invalid": n}}
+ *      "summary": {"match": n, "mismatch": n, "unknown": n, "denied": n, "invalid": n}}
  *
  * One result per non-blank go.sum line, in line order. `logged` and `recordId` are set exactly for
- * match and mismatch; `reason` (one line) exactly for unknown and invalid. An invalid line has null
+ * match and mismatch; `reason` (one line) exactly for unknown, denied and invalid. `denied`: the
+ * server's policy (--policy) denies that module version, "denied by policy: <reason>"; an answer
+ * from a server without policies may lack summary.denied (read as 0). An invalid line has null
  * module, version, kind and hash. Every recordId is below tree.size, and tree.note is the signed
  * tree head of that size (empty, with size 0, only while the log is empty).
  */
 import { SumkeepError } from '../core/errors.ts';
 import type { GoSumInvalid } from '../core/gosum.ts';
 
-export type VerifyStatus = 'match' | 'mismatch' | 'unknown' | 'invalid';
-export const VERIFY_STATUSES: readonly VerifyStatus[] = ['match', 'mismatch', 'unknown', 'invalid'];
+export type VerifyStatus = 'match' | 'mismatch' | 'unknown' | 'denied' | 'invalid';
+export const VERIFY_STATUSES: readonly VerifyStatus[] = ['match', 'mismatch', 'unknown', 'denied', 'invalid'];
 
 export interface VerifyLineResult {
   line: number;
@@ -39,7 +41,7 @@ export interface VerifyResponse {
 
 /** Counts of each status in `results`. */
 export function summarize(results: readonly VerifyLineResult[]): Record<VerifyStatus, number> {
-  const s: Record<VerifyStatus, number> = { match: 0, mismatch: 0, unknown: 0, invalid: 0 };
+  const s: Record<VerifyStatus, number> = { match: 0, mismatch: 0, unknown: 0, denied: 0, invalid: 0 };
   for (const r of results) s[r.status]++;
   return s;
 }
@@ -132,7 +134,9 @@ export function parseVerifyResponse(body: Uint8Array): VerifyResponse {
   const counted = summarize(results);
   if (typeof summary !== 'object' || summary === null) return bad('summary');
   for (const s of VERIFY_STATUSES) {
-    if (summary[s] !== counted[s]) bad(`summary.${s} does not count the results`);
+    // Servers from before the policy (issue 11) send no "denied" count.
+    const n = s === 'denied' && summary[s] === undefined ? 0 : summary[s];
+    if (n !== counted[s]) bad(`summary.${s} does not count the results`);
   }
   return { tree: { size: tree.size as number, note: tree.note as string }, results, summary: counted };
 }

@@ -11,6 +11,8 @@ import type { FastifyInstance } from 'fastify';
 import { concatBytes, utf8 } from '../../src/core/bytes.ts';
 import { formatRecord, parseRecord } from '../../src/core/tlog/index.ts';
 import type { VerifyResponse } from '../../src/verify/response.ts';
+import { OPEN_POLICY } from '../../src/core/policy.ts';
+import { parsePolicyDocument } from '../../src/core/policy-schema.ts';
 import { issueResponseKey, makeAuthority, type TestAuthority } from '../helpers/authority.ts';
 import { caConstraints, issueUnder, makeCa } from '../helpers/chain.ts';
 import { fakeHash, startApp, type App } from '../helpers/inprocess.ts';
@@ -145,6 +147,40 @@ describe('sumkeep verify', { timeout: 300_000 }, () => {
     assert.equal(fetched.status, 0, fetched.stderr);
   });
 
+  it("exits 1 on a line the server's policy denies, in API and --proofs mode", async () => {
+    s.service.setPolicy(
+      parsePolicyDocument({ deny: [{ module: 'example.com/b', versions: '<v2.0.0', reason: 'withdrawn' }] }),
+    );
+    try {
+      // example.com/b@v1.0.0 is in the log and matches: the policy decides, not the hash.
+      const f = file(
+        'denied.sum',
+        line('example.com/a', 'v1.0.0', 'zip') +
+          line('example.com/b', 'v1.0.0', 'zip') +
+          line('example.com/c', 'v1.9.0', 'zip'),
+      );
+      const r = await sumkeep(['verify', f, '--server', srv.url, '--trust', trustFile]);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stdout, /^2\s+example\.com\/b@v1\.0\.0\s+zip\s+denied\s+denied by policy: withdrawn$/m);
+      assert.match(r.stdout, /1 match, 0 mismatch, 1 unknown, 1 denied, 0 invalid/);
+      const p = await sumkeep([
+        'verify',
+        f,
+        '--server',
+        srv.url,
+        '--proofs',
+        '--vkey',
+        auth.vkey,
+        '--state',
+        join(dir, 'denied.latest'),
+      ]);
+      assert.equal(p.status, 1, p.stderr);
+      assert.match(p.stdout, /^2\s+example\.com\/b@v1\.0\.0\s+zip\s+denied\s+denied by policy: withdrawn$/m);
+    } finally {
+      s.service.setPolicy(OPEN_POLICY);
+    }
+  });
+
   it('exits 2 on invalid lines only', async () => {
     const r = await sumkeep([
       'verify',
@@ -162,7 +198,7 @@ describe('sumkeep verify', { timeout: 300_000 }, () => {
     const r = await sumkeep(['verify', good(), '--server', srv.url, '--trust', trustFile, '--json']);
     assert.equal(r.status, 0, r.stderr);
     const v = JSON.parse(r.stdout) as VerifyResponse;
-    assert.deepEqual(v.summary, { match: 2, mismatch: 0, unknown: 0, invalid: 0 });
+    assert.deepEqual(v.summary, { match: 2, mismatch: 0, unknown: 0, denied: 0, invalid: 0 });
   });
 
   it('says loudly that it trusts on first use without --trust', async () => {
@@ -340,6 +376,6 @@ describe('sumkeep verify', { timeout: 300_000 }, () => {
     const r = await sumkeep(['verify', '--help']);
     assert.equal(r.status, 0);
     assert.match(r.stdout, /0 {2}every line matches the log/);
-    assert.match(r.stdout, /1 {2}some line does not match the log \(a mismatch wins/);
+    assert.match(r.stdout, /1 {2}some line does not match the log, or is denied by the server's policy/);
   });
 });

@@ -51,11 +51,23 @@ if (admin !== null) {
     let a: RunningServer | undefined;
     let b: RunningServer | undefined;
     let vkey = '';
+    const cp = (node: string) => ['--checkpoint-file', join(root, `${node}.checkpoint`)];
 
     before(async () => {
       vkey = makeKeys(keys, 'sum.multinode.test');
-      a = await startServer({ keys, db: dbUrl, upstream: upA.url, extra: ['--batch-delay-ms', '3'] });
-      b = await startServer({ keys, db: dbUrl, upstream: upB.url, extra: ['--batch-delay-ms', '3'] });
+      // Each node keeps its own rollback checkpoint (the other's heads pass as extensions).
+      a = await startServer({
+        keys,
+        db: dbUrl,
+        upstream: upA.url,
+        extra: ['--batch-delay-ms', '3', ...cp('a')],
+      });
+      b = await startServer({
+        keys,
+        db: dbUrl,
+        upstream: upB.url,
+        extra: ['--batch-delay-ms', '3', ...cp('b')],
+      });
     });
     after(async () => {
       await a?.stop();
@@ -173,7 +185,7 @@ if (admin !== null) {
         byVersion.set(k, x);
       }
 
-      b = await startServer({ keys, db: dbUrl, upstream: upB.url });
+      b = await startServer({ keys, db: dbUrl, upstream: upB.url, extra: cp('b') });
       for (const node of [a!, b]) {
         for (const x of byVersion.values()) {
           const r = await lookup(node.url, x.path, x.version);

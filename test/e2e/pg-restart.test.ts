@@ -40,9 +40,11 @@ if (pg !== null) {
       const proxy = buildGoProxy(join(root, 'proxy'), mods);
       const env = { SUMKEEP_DB_STATEMENT_TIMEOUT_MS: '3000', SUMKEEP_DB_POOL_MAX: '4' };
       const extra = ['--batch-delay-ms', '5'];
+      // Each node keeps its own rollback checkpoint.
+      const cps = [0, 1].map((n) => ['--checkpoint-file', join(root, `node${n}.checkpoint`)]);
       const nodes = [
-        await startServer({ keys, db: dbUrl, upstream: proxy.url, env, extra }),
-        await startServer({ keys, db: dbUrl, upstream: proxy.url, env, extra }),
+        await startServer({ keys, db: dbUrl, upstream: proxy.url, env, extra: [...extra, ...cps[0]!] }),
+        await startServer({ keys, db: dbUrl, upstream: proxy.url, env, extra: [...extra, ...cps[1]!] }),
       ];
       const pids = nodes.map((n) => n.proc.pid);
       try {

@@ -49,7 +49,10 @@ export async function startApp(
   keys: ServingKeys,
   opts: {
     upstream?: FakeUpstream | null;
-    publicUrl?: string;
+    /** A string, or a function when the URL is known only after listen (port 0). */
+    publicUrl?: ServerOptions['publicUrl'];
+    /** The sequencer's clock (the heads' and records' createdAt). */
+    now?: () => number;
     verify?: ServerOptions['verify'];
     noKeys?: boolean;
     loggerInstance?: ServerOptions['loggerInstance'];
@@ -59,6 +62,7 @@ export async function startApp(
   const sequencer = await Sequencer.open(store, keys.noteSigners, {
     maxDelayMs: 1,
     maxBatch: 100,
+    ...(opts.now ? { now: opts.now } : {}),
   });
   const upstream = opts.upstream === undefined ? new FakeUpstream() : opts.upstream;
   const service = new LogService(store, sequencer, upstream ?? null);

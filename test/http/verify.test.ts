@@ -98,7 +98,7 @@ describe('POST /api/v1/verify', () => {
     assert.match(v.results[3]!.reason!, /not in the log/);
     assert.match(v.results[4]!.reason!, /wrong number of fields/);
     assert.match(v.results[5]!.reason!, /h1 hash/);
-    assert.deepEqual(v.summary, { match: 3, mismatch: 1, unknown: 1, invalid: 2 });
+    assert.deepEqual(v.summary, { match: 3, mismatch: 1, unknown: 1, denied: 0, invalid: 2 });
     assert.equal(s.upstream.calls, 3, 'no fetch without ?fetch=1');
     // The answer passes the client's own shape checks.
     assert.deepEqual(parseVerifyResponse(new Uint8Array(r.rawPayload)), v);

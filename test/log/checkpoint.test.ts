@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { utf8 } from '../../src/core/bytes.ts';
 import { isSumkeepError } from '../../src/core/errors.ts';
 import { formatRecordLines } from '../../src/core/gosum.ts';
-import { generateKey, newSigner, newVerifier, verifierSet } from '../../src/core/note.ts';
+import { generateKey, newSigner, newVerifier, sign, verifierSet } from '../../src/core/note.ts';
+import { formatTree } from '../../src/core/tlog/index.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { AuditStore } from '../../src/store/store.ts';
 import { Sequencer } from '../../src/log/sequencer.ts';
@@ -71,6 +72,23 @@ describe('CheckpointGuard', () => {
         /tree of size 30 does not extend the kept tree/.test(e.message),
     );
     for (const s of [log, older, forked]) await s.close();
+  });
+
+  it('keeps the same tree again when the current note keys signed it anew (a rotation)', async () => {
+    const dir = tempDir('guard');
+    const log = await logOf(join(dir, 'log.db'), 'example.com/r', 5);
+    const head = (await log.latestHead())!;
+    const guard = new CheckpointGuard(join(dir, 'cp'), verifiers);
+    await guard.keep(head);
+    const next = generateKey('guard.test');
+    const text = Buffer.from(formatTree({ N: head.size, hash: head.hash })).toString('utf8');
+    const both = sign(text, [newSigner(skey), newSigner(next.skey)]);
+    await guard.keep({ ...head, note: both });
+    assert.deepEqual(new Uint8Array(readFileSync(guard.file)), both);
+    // Once the old key is retired, the file still verifies with the new one.
+    const later = new CheckpointGuard(guard.file, verifierSet([newVerifier(next.vkey)]));
+    assert.equal((await later.load())!.tree.N, 5);
+    await log.close();
   });
 
   it('refuses a damaged checkpoint or one of another log', async () => {

@@ -487,6 +487,117 @@ export function storeConformance(name: string, open: StoreOpener, reopen?: () =>
         }));
     });
 
+    describe('status page reads: recentRecords, searchRecords, headGrowth', () => {
+      it('recentRecords gives the newest records first, whole, at most limit', () =>
+        withStore(async (store) => {
+          assert.deepEqual(await store.recentRecords(5), []);
+          const log = new LogBuilder();
+          const b1 = await log.append(store, entries(0, 4));
+          const b2 = await log.append(store, entries(4, 3));
+          const all = [
+            ...b1.records.map((r) => ({ ...r, createdAt: b1.head.createdAt })),
+            ...b2.records.map((r) => ({ ...r, createdAt: b2.head.createdAt })),
+          ];
+          assert.deepEqual(await store.recentRecords(3), all.slice(4).reverse());
+          assert.deepEqual(await store.recentRecords(100), [...all].reverse());
+          assert.deepEqual(await store.recentRecords(0), []);
+          for (const bad of [-1, 1.5, 1001, Number.NaN]) {
+            await rejectsWith(store.recentRecords(bad), 'bad_input');
+          }
+        }));
+
+      it('searchRecords matches a path prefix bytewise: byte order, case-sensitive, no wildcards', () =>
+        withStore(async (store) => {
+          const log = new LogBuilder();
+          const paths = [
+            'example.com/ab',
+            'example.com/a',
+            'example.com/a_b',
+            'example.com/B',
+            'example.com/a%c',
+            'example.com/a/b',
+            'example.com/b',
+            'example.org/x',
+            'example.com~',
+            'example.com/a~',
+          ];
+          await log.append(store, [
+            ...paths.map((path) => ({ path, version: 'v1.0.0' })),
+            { path: 'example.com/a', version: 'v0.9.0' },
+          ]);
+          const found = async (prefix: string, limit = 100) =>
+            (await store.searchRecords(prefix, limit)).map((r) => `${r.path}@${r.version}`);
+          // Byte order: '%' 0x25 < '/' 0x2f < '_' 0x5f < 'b' 0x62 < '~' 0x7e; 'B' 0x42 before 'a'
+          // (a locale collation would put 'B' among the b's). Versions bytewise too.
+          assert.deepEqual(await found('example.com/a'), [
+            'example.com/a@v0.9.0',
+            'example.com/a@v1.0.0',
+            'example.com/a%c@v1.0.0',
+            'example.com/a/b@v1.0.0',
+            'example.com/a_b@v1.0.0',
+            'example.com/ab@v1.0.0',
+            'example.com/a~@v1.0.0',
+          ]);
+          assert.deepEqual((await found('example.com/')).slice(0, 2), [
+            'example.com/B@v1.0.0',
+            'example.com/a@v0.9.0',
+          ]);
+          assert.equal((await found('example.com/')).length, 9);
+          // '_' and '%' are plain characters (a LIKE would match 'ab' and 'a/b' here).
+          assert.deepEqual(await found('example.com/a_'), ['example.com/a_b@v1.0.0']);
+          assert.deepEqual(await found('example.com/a%'), ['example.com/a%c@v1.0.0']);
+          // The range's upper end after '~' (0x7e) is 0x7f.
+          assert.deepEqual(await found('example.com~'), ['example.com~@v1.0.0']);
+          assert.deepEqual(await found('example.com/a~'), ['example.com/a~@v1.0.0']);
+          assert.deepEqual(await found('Example.com/'), []);
+          assert.deepEqual(await found('example.com/b'), ['example.com/b@v1.0.0']);
+          assert.deepEqual(await found('example.com/a', 2), ['example.com/a@v0.9.0', 'example.com/a@v1.0.0']);
+          assert.deepEqual(await found('example.com/a', 0), []);
+          const [r] = await store.searchRecords('example.org/', 1);
+          assert.deepEqual(r, await store.lookup('example.org/x', 'v1.0.0'));
+          for (const bad of ['', 'has space', 'caf\u00e9', 'a\u0000b', 'x'.repeat(513), 'tab\t']) {
+            await rejectsWith(store.searchRecords(bad, 10), 'bad_input');
+          }
+          await rejectsWith(store.searchRecords('example.com/', 1001), 'bad_input');
+          await rejectsWith(store.searchRecords(42 as unknown as string, 1), 'bad_input');
+        }));
+
+      it('headGrowth samples the heads at evenly spaced instants, oldest first', () =>
+        withStore(async (store) => {
+          assert.deepEqual(await store.headGrowth(10), []);
+          const log = new LogBuilder();
+          // LogBuilder heads are created at T + size.
+          const T = 1_700_000_000_000;
+          await log.append(store, []);
+          await log.append(store, entries(0, 1));
+          await log.append(store, entries(1, 6));
+          await log.append(store, entries(7, 10));
+          const p = (size: number) => ({ size, createdAt: T + size });
+          assert.deepEqual(await store.headGrowth(2), [p(0), p(17)]);
+          // Instants T, T+8, T+17: the head at T+8 is the one created at T+7.
+          assert.deepEqual(await store.headGrowth(3), [p(0), p(7), p(17)]);
+          // One instant per millisecond: every head once (repeats dropped).
+          assert.deepEqual(await store.headGrowth(18), [p(0), p(1), p(7), p(17)]);
+          assert.deepEqual(await store.headGrowth(1000), [p(0), p(1), p(7), p(17)]);
+          for (const bad of [0, 1, 1001, 2.5]) await rejectsWith(store.headGrowth(bad), 'bad_input');
+        }));
+
+      it('headGrowth picks the larger head of one instant, and one point for a single head', () =>
+        withStore(async (store) => {
+          const log = new LogBuilder();
+          const b1 = log.next(entries(0, 2));
+          b1.head.createdAt = 5000;
+          await store.appendBatch(b1);
+          log.commit(b1);
+          assert.deepEqual(await store.headGrowth(5), [{ size: 2, createdAt: 5000 }]);
+          const b2 = log.next(entries(2, 3));
+          b2.head.createdAt = 5000;
+          await store.appendBatch(b2);
+          log.commit(b2);
+          assert.deepEqual(await store.headGrowth(5), [{ size: 5, createdAt: 5000 }]);
+        }));
+    });
+
     describe('recordTexts', () => {
       it('returns any range inside the log, in id order', () =>
         withStore(async (store) => {

@@ -60,13 +60,32 @@ const valid: VerifyResponse = {
       reason: 'junk',
     },
   ],
-  summary: { match: 1, mismatch: 1, unknown: 1, invalid: 1 },
+  summary: { match: 1, mismatch: 1, unknown: 1, denied: 0, invalid: 1 },
+};
+/** The same answer with line 4 denied by the server's policy. */
+const withDenied: VerifyResponse = {
+  ...valid,
+  results: [
+    ...valid.results.slice(0, 2),
+    { ...valid.results[2]!, status: 'denied', reason: 'denied by policy: CVE-2026-0001' },
+    valid.results[3]!,
+  ],
+  summary: { match: 1, mismatch: 1, unknown: 0, denied: 1, invalid: 1 },
 };
 const enc = (v: unknown) => utf8(JSON.stringify(v));
 
 describe('parseVerifyResponse', () => {
   it('reads back a valid answer', () => {
     assert.deepEqual(parseVerifyResponse(enc(valid)), valid);
+  });
+
+  it('reads back an answer with a denied line', () => {
+    assert.deepEqual(parseVerifyResponse(enc(withDenied)), withDenied);
+  });
+
+  it('reads an answer without summary.denied (a server without policies) as 0 denied', () => {
+    const { denied: _denied, ...old } = valid.summary;
+    assert.deepEqual(parseVerifyResponse(enc({ ...valid, summary: old })), valid);
   });
 
   const broken: [string, unknown][] = [
@@ -91,6 +110,25 @@ describe('parseVerifyResponse', () => {
       {
         ...valid,
         results: [...valid.results.slice(0, 2), { ...valid.results[2], logged: H }, valid.results[3]],
+      },
+    ],
+    [
+      'a denied line without summary.denied',
+      { ...withDenied, summary: { match: 1, mismatch: 1, unknown: 0, invalid: 1 } },
+    ],
+    [
+      'a denied line counted as unknown',
+      { ...withDenied, summary: { ...withDenied.summary, denied: 0, unknown: 1 } },
+    ],
+    [
+      'a denied line with a logged hash',
+      {
+        ...withDenied,
+        results: [
+          ...withDenied.results.slice(0, 2),
+          { ...withDenied.results[2], logged: H, recordId: 1 },
+          withDenied.results[3],
+        ],
       },
     ],
     ['line 0', { ...valid, results: [{ ...valid.results[0], line: 0 }, ...valid.results.slice(1)] }],
@@ -126,10 +164,13 @@ describe('exitCodeFor', () => {
     [{ mismatch: 1, unknown: 2, invalid: 1 }, 1],
     [{ match: 1, unknown: 1 }, 2],
     [{ invalid: 1 }, 2],
+    // A denied line is a finding like a mismatch: 1, over unknown and invalid lines.
+    [{ match: 2, denied: 1 }, 1],
+    [{ denied: 1, unknown: 1, invalid: 1 }, 1],
   ];
   for (const [s, code] of cases) {
     it(`is ${code} for ${JSON.stringify(s)}`, () => {
-      assert.equal(exitCodeFor({ match: 0, mismatch: 0, unknown: 0, invalid: 0, ...s }), code);
+      assert.equal(exitCodeFor({ match: 0, mismatch: 0, unknown: 0, denied: 0, invalid: 0, ...s }), code);
     });
   }
 });
@@ -148,11 +189,17 @@ describe('formatTable', () => {
     assert.equal(t[6], '1 match, 1 mismatch, 1 unknown, 1 invalid (log tree size 5)');
   });
 
+  it('shows a denied line with its reason and counts it in the summary', () => {
+    const t = formatTable(withDenied).split('\n');
+    assert.equal(t[3], '4     example.com/b@v1.0.0  zip     denied    denied by policy: CVE-2026-0001');
+    assert.equal(t[6], '1 match, 1 mismatch, 0 unknown, 1 denied, 1 invalid (log tree size 5)');
+  });
+
   it('prints control characters of hostile reasons as spaces', () => {
     const v = {
       ...valid,
       results: [{ ...valid.results[3]!, reason: 'a\u001b[31mb\rc' }],
-      summary: { match: 0, mismatch: 0, unknown: 0, invalid: 1 },
+      summary: { match: 0, mismatch: 0, unknown: 0, denied: 0, invalid: 1 },
     };
     // eslint-disable-next-line no-control-regex
     assert.ok(!/[\u0000-\u001f]/.test(formatTable(v).replace(/\n/g, '')));

@@ -1,4 +1,4 @@
--- sumkeep schema, version 3: what sumkeep remembers of the independent checksum databases it
+-- sumkeep schema, version 4: what sumkeep remembers of the independent checksum databases it
 -- cross-checks public modules against (--check-sumdb), like the go command's
 -- $GOPATH/pkg/sumdb/<name>/latest.
 --

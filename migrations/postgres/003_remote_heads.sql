@@ -1,4 +1,4 @@
--- sumkeep PostgreSQL schema, version 2 (SQLite's 003): what sumkeep remembers of the independent checksum
+-- sumkeep PostgreSQL schema, version 3 (SQLite's 004): what sumkeep remembers of the independent checksum
 -- databases it cross-checks public modules against (--check-sumdb), like the go command's
 -- $GOPATH/pkg/sumdb/<name>/latest.
 --
