@@ -218,6 +218,13 @@ describe('--check-sumdb with Go’s reference checksum database', { timeout: 600
     assert.match(r.body, /not in the checksum database sum\.xcheck\.test.*--private/);
   });
 
+  it('counts both refusals in sumkeep_refused_total by their reason', async (t) => {
+    if (skipWithoutGo(t)) return;
+    const text = await (await fetch(`${server!.url}/metrics`)).text();
+    assert.match(text, /^sumkeep_refused_total\{reason="crosscheck_mismatch"\} [1-9]/m);
+    assert.match(text, /^sumkeep_refused_total\{reason="crosscheck_missing"\} 1$/m);
+  });
+
   it('never asks that database about a --private module', async (t) => {
     if (skipWithoutGo(t)) return;
     const r = await lookup(server!, PRIVATE);
