@@ -34,6 +34,11 @@ export const SERVE_SETTINGS = [
   'workers',
   'verifyMaxBytes',
   'verifyMaxLines',
+  'verifyConcurrency',
+  'requestTimeoutMs',
+  'headersTimeoutMs',
+  'keepAliveTimeoutMs',
+  'maxRequestsPerSocket',
   'logLevel',
   'tlsCert',
   'tlsKey',
@@ -94,6 +99,15 @@ export interface ServeConfig {
   /** Largest go.sum body and most lines POST /api/v1/verify accepts. */
   verifyMaxBytes: number;
   verifyMaxLines: number;
+  /** POST /api/v1/verify requests in flight at once. */
+  verifyConcurrency: number;
+  /** HTTP timeouts and the requests per connection (src/http/server.ts ServerTimeouts). */
+  http: {
+    requestTimeoutMs: number;
+    headersTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    maxRequestsPerSocket: number;
+  };
   logLevel: string;
   dev: boolean;
   allowRootKey: boolean;
@@ -322,6 +336,14 @@ export function loadServeConfig(flags: ServeFlags, env: Env = process.env): Serv
   if ((s.tlsCert === undefined) !== (s.tlsKey === undefined)) {
     throw new SumkeepError('config', '--tls-cert and --tls-key go together');
   }
+  if (s.headersTimeoutMs > s.requestTimeoutMs) {
+    // Node checks the whole request first: a longer headers timeout would never apply.
+    throw new SumkeepError(
+      'config',
+      `--headers-timeout-ms ${s.headersTimeoutMs} is longer than --request-timeout-ms ${s.requestTimeoutMs}: ` +
+        'the headers are part of the request; give it at most the request timeout',
+    );
+  }
   const tls = s.tlsCert !== undefined && s.tlsKey !== undefined ? { cert: s.tlsCert, key: s.tlsKey } : null;
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   const url = (s.url ?? `${tls ? 'https' : 'http'}://${urlHost}:${port}`).replace(/\/+$/, '');
@@ -355,6 +377,13 @@ export function loadServeConfig(flags: ServeFlags, env: Env = process.env): Serv
     workers: s.workers,
     verifyMaxBytes: s.verifyMaxBytes,
     verifyMaxLines: s.verifyMaxLines,
+    verifyConcurrency: s.verifyConcurrency,
+    http: {
+      requestTimeoutMs: s.requestTimeoutMs,
+      headersTimeoutMs: s.headersTimeoutMs,
+      keepAliveTimeoutMs: s.keepAliveTimeoutMs,
+      maxRequestsPerSocket: s.maxRequestsPerSocket,
+    },
     logLevel: s.logLevel,
     dev: s.dev,
     allowRootKey: s.allowRootKey,

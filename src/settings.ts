@@ -211,6 +211,45 @@ export const SETTINGS = {
     default: '100000',
     parse: whole(1, 10_000_000),
   }),
+  verifyConcurrency: withDefault({
+    flag: 'verify-concurrency',
+    arg: '<n>',
+    help: 'POST /api/v1/verify requests in flight at once; more answer 503 with Retry-After',
+    default: '4',
+    parse: whole(1, 1024),
+  }),
+  requestTimeoutMs: withDefault({
+    flag: 'request-timeout-ms',
+    arg: '<ms>',
+    help:
+      'longest a client may take to send a whole request, headers and body; a slower one gets 408 ' +
+      'and its connection is closed',
+    default: '30000',
+    parse: whole(100, 3_600_000),
+  }),
+  headersTimeoutMs: withDefault({
+    flag: 'headers-timeout-ms',
+    arg: '<ms>',
+    help: 'longest a client may take to send the headers of a request (at most --request-timeout-ms)',
+    default: '10000',
+    parse: whole(100, 3_600_000),
+  }),
+  keepAliveTimeoutMs: withDefault({
+    flag: 'keep-alive-timeout-ms',
+    arg: '<ms>',
+    help:
+      'how long an idle keep-alive connection stays open (keep it above the idle timeout of a load ' +
+      'balancer in front)',
+    default: '72000',
+    parse: whole(100, 3_600_000),
+  }),
+  maxRequestsPerSocket: withDefault({
+    flag: 'max-requests-per-socket',
+    arg: '<n>',
+    help: 'requests served on one connection before it is closed (0: no limit)',
+    default: '1000',
+    parse: whole(0, 10_000_000),
+  }),
   logLevel: withDefault({
     flag: 'log-level',
     arg: '<level>',

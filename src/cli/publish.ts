@@ -59,11 +59,13 @@ async function servedHead(store: AuditStore): Promise<SignedHead | null> {
 async function syncOnce(pub: Publisher, store: AuditStore, tty: boolean): Promise<void> {
   const head = await servedHead(store);
   if (head === null) {
-    // The empty log's latest (an empty file, as /latest serves it), so that a static server
-    // answers 200 before the first record.
-    const had = await pub.publishedSize();
+    // The empty log: /latest is a signed size-0 note that only a server holding the note key
+    // can make (publish holds no key), so nothing is written; a static server passes /latest on
+    // to sumkeep (docs/operations.md, "Static read path") until the first head is published.
     await pub.sync(null);
-    if (had < 0) process.stdout.write(`publish: ${pub.dir}: the empty log (an empty latest)\n`);
+    if ((await pub.publishedSize()) < 0) {
+      process.stdout.write(`publish: ${pub.dir}: the empty log: nothing to publish yet\n`);
+    }
     return;
   }
   const before = await pub.publishedSize();
@@ -77,7 +79,7 @@ async function syncOnce(pub: Publisher, store: AuditStore, tty: boolean): Promis
   bar?.start(head.size, Math.max(before, 0));
   try {
     // Also when nothing grew: a co-signed note after a key rotation replaces latest.
-    await pub.sync(head, (done) => bar?.update(done));
+    await pub.sync(head, { onProgress: (done) => bar?.update(done) });
   } finally {
     bar?.stop();
   }

@@ -154,9 +154,11 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
     https: cfg.tls ? { cert: readFileSync(cfg.tls.cert), key: readFileSync(cfg.tls.key) } : null,
     keys,
     publicUrl: () => publicUrl,
+    timeouts: cfg.http,
     verify: {
       bodyLimit: cfg.verifyMaxBytes,
       maxLines: cfg.verifyMaxLines,
+      concurrency: cfg.verifyConcurrency,
     },
     metrics,
     separateMetrics: cfg.metricsListen !== null,
@@ -164,7 +166,7 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
   const metricsApp =
     cfg.metricsListen === null
       ? null
-      : buildMetricsServer({ log: service, keys, metrics, loggerInstance: log });
+      : buildMetricsServer({ log: service, keys, metrics, loggerInstance: log, timeouts: cfg.http });
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -56,6 +56,8 @@ export type ErrorCode =
   | 'key_exists'
   // a feature this server cannot offer as configured (e.g. no response-signing key)
   | 'unavailable'
+  /** A limit on work in flight is reached (e.g. --verify-concurrency): 503, retry in a moment. */
+  | 'overloaded'
   /** The caller gave up (an HTTP client disconnected before its answer): nobody reads the result. */
   | 'cancelled'
   | 'internal';

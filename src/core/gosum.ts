@@ -143,11 +143,22 @@ function walk(
   maxLines: number,
   each: (line: number, raw: string, r: Exclude<LineResult, 'blank'>) => void,
 ): void {
+  drain(walkSteps(text, maxLines, each, Infinity));
+}
+
+/** walk as steps: it yields after every `chunk` lines (see parseGoSumSteps). */
+function* walkSteps(
+  text: string,
+  maxLines: number,
+  each: (line: number, raw: string, r: Exclude<LineResult, 'blank'>) => void,
+  chunk: number,
+): Generator<void, void> {
   if (!Number.isSafeInteger(maxLines) || maxLines < 0) {
     throw new SumkeepError('bad_input', 'go.sum maxLines must be a non-negative integer');
   }
   let start = 0;
   let line = 0;
+  let sinceYield = 0;
   while (start < text.length) {
     line++;
     if (line > maxLines) throw new SumkeepError('too_large', `go.sum has more than ${maxLines} lines`);
@@ -157,6 +168,18 @@ function walk(
     const r = parseLine(raw, line === 1);
     if (r !== 'blank') each(line, raw, r);
     start = end + 1;
+    if (++sinceYield >= chunk) {
+      sinceYield = 0;
+      yield;
+    }
+  }
+}
+
+/** Runs steps to the end without pausing; their result. */
+export function drain<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done === true) return r.value;
   }
 }
 
@@ -169,12 +192,30 @@ export function parseGoSum(
   text: string,
   opts: { maxLines?: number } = {},
 ): { lines: GoSumLine[]; invalid: GoSumInvalid[] } {
+  return drain(parseGoSumSteps(text, opts, Infinity));
+}
+
+/**
+ * parseGoSum in steps: the generator yields after every `chunk` lines and returns what parseGoSum
+ * returns, so that a caller with an event loop can let other work run in between (the server,
+ * for a go.sum of 100,000 lines; see src/concurrency.ts stepsYielding). Pure.
+ */
+export function* parseGoSumSteps(
+  text: string,
+  opts: { maxLines?: number } = {},
+  chunk = 2000,
+): Generator<void, { lines: GoSumLine[]; invalid: GoSumInvalid[] }> {
   const lines: GoSumLine[] = [];
   const invalid: GoSumInvalid[] = [];
-  walk(text, opts.maxLines ?? GOSUM_MAX_LINES, (line, raw, r) => {
-    if ('ok' in r) lines.push({ line, ...r.ok });
-    else invalid.push({ line, text: cut(raw), reason: r.reason });
-  });
+  yield* walkSteps(
+    text,
+    opts.maxLines ?? GOSUM_MAX_LINES,
+    (line, raw, r) => {
+      if ('ok' in r) lines.push({ line, ...r.ok });
+      else invalid.push({ line, text: cut(raw), reason: r.reason });
+    },
+    chunk,
+  );
   return { lines, invalid };
 }
 

@@ -41,6 +41,7 @@ export class Metrics implements LogEvents {
   private log: LogApi | null = null;
   private keys: ServingKeys | null = null;
   private readonly verifyLinesTotal: Counter<'status'>;
+  private readonly verifyInFlightGauge: Gauge;
   private readonly refusedTotal: Counter<'reason'>;
   private readonly storeErrorsTotal: Counter<'code'>;
   private readonly upstreamTotal: Counter<'outcome'>;
@@ -89,6 +90,11 @@ export class Metrics implements LogEvents {
       registers,
     });
     for (const s of VERIFY_STATUSES) this.verifyLinesTotal.labels(s).inc(0);
+    this.verifyInFlightGauge = new Gauge({
+      name: 'sumkeep_verify_requests_in_flight',
+      help: 'POST /api/v1/verify requests being read or checked now (at most --verify-concurrency)',
+      registers,
+    });
     this.refusedTotal = new Counter({
       name: 'sumkeep_refused_total',
       help: 'Module versions refused (not logged), by reason: a zip rule, module_mismatch, too_large, policy, cross-check',
@@ -198,6 +204,11 @@ export class Metrics implements LogEvents {
   bind(log: LogApi, keys: ServingKeys | null): void {
     this.log = log;
     this.keys = keys;
+  }
+
+  /** A POST /api/v1/verify check started (+1) or ended (-1). */
+  verifyInFlight(delta: 1 | -1): void {
+    this.verifyInFlightGauge.inc(delta);
   }
 
   /** `n` go.sum lines with result `status` (the verify and gosum routes). */

@@ -1,5 +1,5 @@
 /**
- * Signed API answers. Every response of a signed route (its errors included) carries
+ * Signed API answers. Every 2xx response of a signed route carries
  *
  *     X-Go-Sum-Signature: <standard padded base64 of the signature over the exact body bytes>
  *     X-Go-Sum-Signer:    <kid of the signing key in /.well-known/jwks.json>
@@ -10,6 +10,11 @@
  * {"alg","kid","cty"} and the payload is exactly the bytes the plain answer would have had. The
  * three headers then sign the JWS text itself, so "the signature covers the bytes sent" holds for
  * both forms.
+ *
+ * Only 2xx answers are signed. An error's body is one line that may echo what the client sent (a
+ * module path, say, shaped like a go.sum line): signing it would hand an attacker a signed text of
+ * their choosing, so errors go out unsigned and clients must check the status before anything else
+ * (docs/api.md).
  *
  * Both signatures come from ResponseSigner.sign, the contract's one signing primitive, rather than
  * jose's CompactSign: CompactSign needs the private KeyObject itself (and, on Node 20, one it can
@@ -77,8 +82,8 @@ function ctyOf(contentType: unknown): string | undefined {
 }
 
 /**
- * An onSend hook for a signed route: signs whatever body the route (or the error handler) sends,
- * and turns a 200 answer into a compact JWS for clients that ask for application/jose. `signerOf`
+ * An onSend hook for a signed route: signs the body of a 2xx answer (any other status goes out
+ * unsigned, see the file comment), and turns a 200 answer into a compact JWS for clients that ask for application/jose. `signerOf`
  * is read per response; without a signer the answer goes out unsigned (the routes themselves
  * refuse to answer then, see requireSigner). Only string and Buffer bodies can be signed; the
  * signed routes never send streams, so meeting one is a bug (`internal`).
@@ -86,7 +91,7 @@ function ctyOf(contentType: unknown): string | undefined {
 export function signedResponseHook(signerOf: () => ResponseSigner | null) {
   return async (req: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> => {
     const signer = signerOf();
-    if (signer === null) return payload;
+    if (signer === null || reply.statusCode < 200 || reply.statusCode > 299) return payload;
     let body: Uint8Array;
     if (typeof payload === 'string') body = utf8(payload);
     else if (payload instanceof Uint8Array) body = payload;

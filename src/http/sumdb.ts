@@ -1,7 +1,7 @@
 /**
  * The checksum-database protocol routes, as the go command reads them:
  *   GET /lookup/<escaped M>@<escaped V>   200 "<id>\n<record text>\n<signed note>"
- *   GET /latest                           200 the latest signed note (empty body for an empty log)
+ *   GET /latest                           200 the latest signed note (of the size-0 tree for an empty log)
  *   GET /tile/8/<L>/<N>[.p/<W>]           hash tile bytes
  *   GET /tile/8/data/<N>[.p/<W>]          data tile bytes
  * registered both at the root and under /sumdb/<name>/ (for clients that reach the database through
@@ -65,11 +65,8 @@ export function registerSumdbRoutes(app: FastifyInstance, opts: SumdbRouteOption
   };
 
   const latest = async (_req: FastifyRequest, reply: FastifyReply) => {
-    const head = await log.latest();
-    return reply
-      .header('content-type', TEXT)
-      .header('cache-control', 'no-cache')
-      .send(head === null ? '' : Buffer.from(head.note));
+    const note = await log.latestNote();
+    return reply.header('content-type', TEXT).header('cache-control', 'no-cache').send(Buffer.from(note));
   };
 
   const tile = async (req: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply) => {

@@ -13,11 +13,17 @@
  * the first 20 of a request one by one, the rest as a count) and counted in
  * sumkeep_verify_lines_total{status="mismatch"}.
  * Limits: body over bodyLimit or more than maxLines lines → 413; another content type → 415;
- * no response-signing key → 503. All record ids are below the returned tree's size.
+ * no response-signing key → 503; more than `concurrency` verify requests in flight → 503 with
+ * `Retry-After: 1`, before the body is read. All record ids are below the returned tree's size.
+ *
+ * A go.sum of 100,000 lines is seconds of work: parsing, the lookups, the comparison and the JSON
+ * of the answer each let the event loop run other requests every 2,000 lines (stepsYielding), so
+ * that /healthz and lookups are answered meanwhile.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SumkeepError } from '../core/errors.ts';
-import { parseGoSumBytes } from '../verify/gosum-text.ts';
+import { parseGoSumBytesSteps } from '../verify/gosum-text.ts';
+import { stepsYielding } from '../concurrency.ts';
 import { decodeUtf8 } from '../core/bytes.ts';
 import type { LogApi } from '../log/api.ts';
 import { clientGone } from './client-gone.ts';
@@ -30,7 +36,11 @@ export const VERIFY_DEFAULTS = {
   bodyLimit: defaultOf('verifyMaxBytes'),
   maxLines: defaultOf('verifyMaxLines'),
   maxFetch: 1000,
+  concurrency: defaultOf('verifyConcurrency'),
 } as const;
+
+/** Results serialized between two yields to the event loop. */
+const JSON_CHUNK = 2000;
 
 /** Mismatches of one request logged line by line; the rest are summed in one line (no log floods). */
 const MAX_LOGGED_MISMATCHES = 20;
@@ -43,6 +53,25 @@ export interface VerifyRouteOptions {
   bodyLimit?: number;
   maxLines?: number;
   maxFetch?: number;
+  /** Verify requests in flight at once (--verify-concurrency); more answer 503. */
+  concurrency?: number;
+  /** Told +1 and -1 as checks start and end (sumkeep_verify_requests_in_flight); absent: not told. */
+  verifyInFlight?: (delta: 1 | -1) => void;
+}
+
+/**
+ * JSON.stringify(answer) + "\n", byte for byte (the same keys in the same order, no white space),
+ * in steps of JSON_CHUNK results.
+ */
+function* answerJsonSteps(answer: VerifyResponse): Generator<void, string> {
+  const parts: string[] = [`{"tree":${JSON.stringify(answer.tree)},"results":[`];
+  for (let i = 0; i < answer.results.length; i += JSON_CHUNK) {
+    const piece = answer.results.slice(i, i + JSON_CHUNK).map((r) => JSON.stringify(r));
+    parts.push((i > 0 ? ',' : '') + piece.join(','));
+    yield;
+  }
+  parts.push(`],"summary":${JSON.stringify(answer.summary)}}\n`);
+  return parts.join('');
 }
 
 /** The ?fetch flag: 1/true or 0/false (absent: false). */
@@ -57,7 +86,35 @@ export function registerVerifyRoutes(app: FastifyInstance, opts: VerifyRouteOpti
   const bodyLimit = opts.bodyLimit ?? VERIFY_DEFAULTS.bodyLimit;
   const maxLines = opts.maxLines ?? VERIFY_DEFAULTS.maxLines;
   const maxFetch = opts.maxFetch ?? VERIFY_DEFAULTS.maxFetch;
+  const concurrency = opts.concurrency ?? VERIFY_DEFAULTS.concurrency;
   const { log } = opts;
+  let inFlight = 0;
+
+  /**
+   * Takes one of the `concurrency` places, before the body is read, or refuses the request
+   * (`overloaded`: 503 with Retry-After). The place is given back when the answer has been sent or
+   * the connection has gone, whichever comes first.
+   */
+  const takePlace = async (_req: FastifyRequest, reply: FastifyReply) => {
+    if (inFlight >= concurrency) {
+      throw new SumkeepError(
+        'overloaded',
+        `${concurrency} go.sum checks are running (--verify-concurrency); try again in a moment`,
+      );
+    }
+    inFlight++;
+    opts.verifyInFlight?.(1);
+    let held = true;
+    const release = () => {
+      if (held) {
+        inFlight--;
+        opts.verifyInFlight?.(-1);
+      }
+      held = false;
+    };
+    reply.raw.once('finish', release);
+    reply.raw.once('close', release);
+  };
 
   /** Refuses what is not a text/plain go.sum before fastify reads the body. */
   const checkRequest = async (req: FastifyRequest) => {
@@ -92,7 +149,7 @@ export function registerVerifyRoutes(app: FastifyInstance, opts: VerifyRouteOpti
     requireSigner(opts.signer);
     const fetch = fetchFlag(req.query);
     const raw = req.body instanceof Uint8Array ? req.body : new Uint8Array(0);
-    const parsed = parseGoSumBytes(raw, { maxLines });
+    const parsed = await stepsYielding(parseGoSumBytesSteps(raw, { maxLines }, JSON_CHUNK));
 
     const { results, head } = await log.checkGoSum(parsed, { fetch, maxFetch, signal: clientGone(reply) });
 
@@ -119,10 +176,11 @@ export function registerVerifyRoutes(app: FastifyInstance, opts: VerifyRouteOpti
       summary,
     };
     // Serialized once: the signature (onSend) covers exactly these bytes.
+    const json = await stepsYielding(answerJsonSteps(answer));
     return reply
       .header('content-type', 'application/json; charset=utf-8')
       .header('cache-control', 'no-store')
-      .send(JSON.stringify(answer) + '\n');
+      .send(json);
   };
 
   // Own scope: a text/plain parser that keeps the raw bytes, with this route's body limit.
@@ -133,7 +191,7 @@ export function registerVerifyRoutes(app: FastifyInstance, opts: VerifyRouteOpti
     });
     scope.post('/api/v1/verify', {
       bodyLimit,
-      onRequest: checkRequest,
+      onRequest: [takePlace, checkRequest],
       onSend: signedResponseHook(() => opts.signer),
       handler,
     });

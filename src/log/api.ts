@@ -96,6 +96,11 @@ export interface LogApi {
   lookup(path: string, version: string, opts?: LookupOptions): Promise<LookupAnswer>;
   /** The latest signed tree head; null while the log is empty. */
   latest(): Promise<SignedHead | null>;
+  /**
+   * The note /latest serves: the latest signed head's note, or while the log is empty a signed
+   * note of the size-0 tree (never stored).
+   */
+  latestNote(): Promise<Uint8Array>;
   /** A hash or data tile by its path ("tile/8/0/x001/234[.p/7]", "tile/8/data/..."). */
   readTile(path: string): Promise<ServedTile>;
   /** Compares parsed go.sum lines with the log (the verify API). */

@@ -4,7 +4,7 @@
  * (`sumkeep verify --proofs`, src/verify/proofs.ts), so that both judge a line alike. Pure.
  */
 import { SumkeepError } from '../core/errors.ts';
-import { parseRecordLines, type GoSumInvalid, type GoSumLine } from '../core/gosum.ts';
+import { drain, parseRecordLines, type GoSumInvalid, type GoSumLine } from '../core/gosum.ts';
 import { decodeUtf8 } from '../core/bytes.ts';
 import { invalidResult, type VerifyLineResult } from '../verify/response.ts';
 
@@ -47,18 +47,41 @@ export function compareGoSum(
   gosum: { lines: readonly GoSumLine[]; invalid: readonly GoSumInvalid[] },
   logged: (key: string) => Logged,
 ): VerifyLineResult[] {
+  return drain(compareGoSumSteps(gosum, logged, Infinity));
+}
+
+/**
+ * compareGoSum in steps: yields after every `chunk` results (src/concurrency.ts stepsYielding runs
+ * it on the server). `gosum.lines` and `gosum.invalid` are each in line order, as the parser
+ * gives them, and are merged (not sorted) into one list in line order.
+ */
+export function* compareGoSumSteps(
+  gosum: { lines: readonly GoSumLine[]; invalid: readonly GoSumInvalid[] },
+  logged: (key: string) => Logged,
+  chunk = 2000,
+): Generator<void, VerifyLineResult[]> {
   const results: VerifyLineResult[] = [];
-  for (const l of gosum.lines) {
-    const f = logged(versionKey(l.path, l.version));
-    const base = { line: l.line, module: l.path, version: l.version, kind: l.kind, hash: l.hash };
-    if (!('id' in f)) {
-      const status = f.denied === true ? 'denied' : 'unknown';
-      results.push({ ...base, status, logged: null, recordId: null, reason: f.reason });
-      continue;
+  const { lines, invalid } = gosum;
+  let i = 0;
+  let j = 0;
+  while (i < lines.length || j < invalid.length) {
+    if (j < invalid.length && (i >= lines.length || invalid[j]!.line < lines[i]!.line)) {
+      results.push(invalidResult(invalid[j++]!));
+    } else {
+      results.push(compareLine(lines[i++]!, logged));
     }
-    const hash = l.kind === 'zip' ? f.zipHash : f.modHash;
-    results.push({ ...base, status: hash === l.hash ? 'match' : 'mismatch', logged: hash, recordId: f.id });
+    if (results.length % chunk === 0) yield;
   }
-  for (const inv of gosum.invalid) results.push(invalidResult(inv));
-  return results.sort((a, b) => a.line - b.line);
+  return results;
+}
+
+function compareLine(l: GoSumLine, logged: (key: string) => Logged): VerifyLineResult {
+  const f = logged(versionKey(l.path, l.version));
+  const base = { line: l.line, module: l.path, version: l.version, kind: l.kind, hash: l.hash };
+  if (!('id' in f)) {
+    const status = f.denied === true ? 'denied' : 'unknown';
+    return { ...base, status, logged: null, recordId: null, reason: f.reason };
+  }
+  const hash = l.kind === 'zip' ? f.zipHash : f.modHash;
+  return { ...base, status: hash === l.hash ? 'match' : 'mismatch', logged: hash, recordId: f.id };
 }

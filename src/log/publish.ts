@@ -56,6 +56,12 @@ export function tilesOfHead(oldSize: number, size: number): Tile[] {
   return tiles;
 }
 
+export interface SyncOptions {
+  onProgress?: (done: number, total: number) => void;
+  /** The empty log's `latest`: the signed size-0 note (see sync). */
+  emptyNote?: Uint8Array;
+}
+
 export class Publisher {
   /** Size of the head `latest` holds (what a restart resumes from). */
   private published = -1;
@@ -66,9 +72,18 @@ export class Publisher {
     private readonly store: PublishStore,
   ) {}
 
+  /** True when `<dir>/<name>` exists with exactly these bytes. */
+  private async holds(name: string, bytes: Uint8Array): Promise<boolean> {
+    try {
+      return Buffer.compare(await readFile(join(this.dir, name)), bytes) === 0;
+    } catch {
+      return false;
+    }
+  }
+
   /**
    * Size of the tree in `<dir>/latest`: -1 when there is none (or it cannot be read), 0 for the
-   * empty log's `latest` (an empty file, as /latest serves it before the first record).
+   * empty log's `latest` (the signed size-0 note; an empty file from an earlier version).
    */
   async publishedSize(): Promise<number> {
     try {
@@ -84,9 +99,13 @@ export class Publisher {
   /**
    * Brings the directory up to `head`: every head of the store after what `latest` holds, in
    * order, then `head` itself (the note as served, co-signatures included). `onProgress` gets the
-   * records published so far.
+   * records published so far. For the empty log (`head` null), `emptyNote` is what /latest serves
+   * then: the signed note of the size-0 tree (Sequencer.emptyNote); without it (a publisher with
+   * no note key, `sumkeep publish`) nothing is written, and a static server passes /latest on to
+   * sumkeep until the first head.
    */
-  async sync(head: SignedHead | null, onProgress?: (done: number, total: number) => void): Promise<void> {
+  async sync(head: SignedHead | null, opts: SyncOptions = {}): Promise<void> {
+    const { onProgress, emptyNote } = opts;
     const from = await this.publishedSize();
     // Another writer publishing into the same directory (a worker of --workers N) may be ahead
     // of the head this one has just read: that is no rollback when the store has its head.
@@ -99,13 +118,14 @@ export class Publisher {
       );
     }
     if (head === null) {
-      // The empty log: `latest` is an empty file, byte for byte what /latest serves then, so that
-      // a static server answers 200 before the first record (a 404 would fail every go client).
-      if (from < 0) {
-        await this.writeFile('latest', new Uint8Array(0));
+      // The empty log: `latest` is the signed size-0 note, byte for byte what /latest serves
+      // then, so that a static server answers monitors before the first record. An empty file
+      // left by an earlier version (size 0 as well) is replaced by it.
+      if (emptyNote !== undefined && from <= 0 && !(await this.holds('latest', emptyNote))) {
+        await this.writeFile('latest', emptyNote);
         await this.syncDirs();
       }
-      this.published = 0;
+      this.published = Math.max(from, 0);
       return;
     }
     this.published = from;

@@ -56,6 +56,7 @@ import { SumkeepError, isSumkeepError } from '../core/errors.ts';
 import { sign, type Signer } from '../core/note.ts';
 import {
   checkTree,
+  emptyTreeHash,
   formatTree,
   proveTree,
   recordHash,
@@ -86,8 +87,11 @@ export interface HeadGuard {
 
 /** The published read path as the sequencer uses it (Publisher, src/log/publish.ts). */
 export interface HeadPublisher {
-  /** Brings the directory up to `head` from the store (null: the empty log's `latest`). */
-  sync(head: SignedHead | null): Promise<void>;
+  /**
+   * Brings the directory up to `head` from the store; for the empty log (null), `latest` is
+   * `emptyNote`, the signed size-0 note /latest serves.
+   */
+  sync(head: SignedHead | null, opts?: { emptyNote?: Uint8Array }): Promise<void>;
   /** Publishes a head this process committed with its new records; durable when it resolves. */
   publishCommitted(head: SignedHead, records: readonly LogRecord[]): Promise<void>;
 }
@@ -151,6 +155,10 @@ export class Sequencer {
   private closed = false;
   /** When current() last compared the store's tree size with ours (ms). */
   private checkedAt = 0;
+  /** The refresh in flight, shared by its concurrent callers. */
+  private refreshing: Promise<SignedHead | null> | null = null;
+  /** emptyNote's answer, once made. */
+  private emptyHeadNote: Uint8Array | null = null;
 
   private constructor(store: Store, signers: Signer[], opts: SequencerOptions) {
     this.store = store;
@@ -165,16 +173,16 @@ export class Sequencer {
    * Opens the log: checks that the stored hashes hash to the latest signed head (recovery and normal
    * start are the same path).
    *
-   * An empty log has no signed head at all. The tree hash of size 0 is defined differently by Go
-   * clients over time (32 zero bytes in Go 1.19's x/mod, SHA-256("") later), so a signed size-0 head
-   * would make some clients report a fork; /latest serves an empty body instead, which the go command
-   * accepts as "the unsigned, empty timeline".
+   * An empty log has no stored head. /latest serves a signed note of the size-0 tree for it
+   * (emptyNote), made in memory and never stored: the rollback guard, the audit and the store see
+   * heads of committed batches only.
    */
   static async open(store: Store, signers: Signer[], opts: SequencerOptions): Promise<Sequencer> {
     if (signers.length === 0) throw new SumkeepError('config', 'sequencer: no note signer');
     const s = new Sequencer(store, signers, opts);
-    // The empty log is published too (an empty `latest`); a non-empty one through reload.
-    if ((await s.reload()) === null) await s.publisher?.sync(null);
+    // The empty log is published too (`latest` is the signed size-0 note /latest serves); a
+    // non-empty one through reload.
+    if ((await s.reload()) === null) await s.publisher?.sync(null, { emptyNote: s.emptyNote() });
     return s;
   }
 
@@ -190,6 +198,20 @@ export class Sequencer {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * The signed note of the size-0 tree, "go.sum database tree\n0\n<base64 SHA-256 of \"\">\n" signed
+   * by every note key, for /latest of an empty log (monitors poll it, and an empty body is no
+   * signed statement). The root is RFC 6962's empty-tree hash, as today's x/mod TreeHash(0)
+   * answers. The go command never fetches /latest (it reads tree heads from lookups, whose trees
+   * are never empty), so the older x/mod of Go 1.19, for which the size-0 root is 32 zero bytes,
+   * never compares it. Signed once per process (Ed25519 is deterministic: every process serves
+   * the same bytes); a note key that cannot sign throws `unavailable`.
+   */
+  emptyNote(): Uint8Array {
+    this.emptyHeadNote ??= this.signHead(0, emptyTreeHash()).note;
+    return this.emptyHeadNote;
   }
 
   /** The latest committed signed head, or null while the log is empty. */
@@ -256,6 +278,25 @@ export class Sequencer {
     this.checkedAt = now;
     const size = await this.store.treeSize();
     return size === (this.head?.size ?? 0) ? this.head : this.reload();
+  }
+
+  /**
+   * The latest head, after asking the store whether another writer grew the log. One read of the
+   * store's tree size serves every concurrent caller (single flight); the head itself is re-read,
+   * checked and re-signed (reload) only when that size differs from ours. So a flood of requests
+   * beyond the tree (tiles that do not exist yet) costs one cheap read per wave and no signature.
+   */
+  refresh(): Promise<SignedHead | null> {
+    this.refreshing ??= (async () => {
+      try {
+        const size = await this.store.treeSize();
+        this.checkedAt = this.opts.now();
+        return size === (this.head?.size ?? 0) ? this.head : await this.reload();
+      } finally {
+        this.refreshing = null;
+      }
+    })();
+    return this.refreshing;
   }
 
   /**

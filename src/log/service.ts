@@ -22,7 +22,7 @@ import { formatRecordLines, type GoSumInvalid, type GoSumLine } from '../core/go
 import { checkModuleVersion } from '../core/module.ts';
 import { deniedMessage, evaluatePolicy, OPEN_POLICY, type Policy } from '../core/policy.ts';
 import { utf8 } from '../core/bytes.ts';
-import { eachLimited } from '../concurrency.ts';
+import { eachLimited, stepsYielding, yieldToLoop } from '../concurrency.ts';
 import { LruCache } from '../lru.ts';
 import type { LogRecord, SignedHead, Store } from '../store/store.ts';
 import type {
@@ -37,7 +37,7 @@ import type {
   RecordSummary,
   ServedTile,
 } from './api.ts';
-import { compareGoSum, loggedHashes, versionKey, type Logged } from './compare.ts';
+import { compareGoSumSteps, loggedHashes, versionKey, type Logged } from './compare.ts';
 import type { Sequencer } from './sequencer.ts';
 import { TileServer } from './tiles.ts';
 import { NegativeCache } from './negative-cache.ts';
@@ -81,6 +81,8 @@ export interface ServiceStats {
 
 /** Logged records kept in memory by module version (a few hundred bytes each). */
 const RECORD_CACHE_ENTRIES = 100_000;
+/** Module versions looked up, or lines compared, between two yields to the event loop. */
+const CHECK_CHUNK = 2000;
 /** Upstream fetches of one go.sum check at once. */
 const CHECK_FETCH_CONCURRENCY = 8;
 
@@ -100,6 +102,9 @@ const UNAVAILABLE_CODES = new Set([
 const leavesUnknown = (e: unknown): e is SumkeepError =>
   isSumkeepError(e) && (isRefusal(e) || UNAVAILABLE_CODES.has(e.code));
 
+/** How long a database write check of the readiness probe is answered from memory (ms). */
+export const READY_CACHE_MS = 10_000;
+
 /** Module versions whose lasting upstream failure is remembered (a few hundred bytes each). */
 const NEGATIVE_CACHE_ENTRIES = 10_000;
 
@@ -109,7 +114,7 @@ export interface LogServiceOptions {
    * (--negative-cache-ttl, in ms). Default 0: not remembered.
    */
   negativeCacheTtlMs?: number;
-  /** Clock for the negative cache (tests). */
+  /** Clock for the negative cache and the readiness cache (tests). */
   now?: () => number;
   /** Where refusals are reported (/metrics); default nowhere. */
   events?: Pick<LogEvents, 'refused'>;
@@ -154,6 +159,9 @@ export class LogService implements LogApi {
   private readonly records = new LruCache<string, { id: number; text: Uint8Array }>(RECORD_CACHE_ENTRIES);
   private readonly negative: NegativeCache;
   private readonly crossCheck: CrossCheck | null;
+  private readonly now: () => number;
+  /** The last database write check (ready), kept READY_CACHE_MS. */
+  private writeCheck: { at: number; pending: boolean; result: Promise<Readiness> } | null = null;
   private readonly events: Pick<LogEvents, 'refused'>;
   /**
    * Refusals already reported: one refusal reaches several clients of a fetch and, from the
@@ -175,6 +183,7 @@ export class LogService implements LogApi {
     this.tiles = new TileServer(store);
     this.negative = new NegativeCache(opts.negativeCacheTtlMs ?? 0, NEGATIVE_CACHE_ENTRIES, opts.now);
     this.crossCheck = opts.crossCheck ?? null;
+    this.now = opts.now ?? Date.now;
     this.events = opts.events ?? NO_EVENTS;
     this.policy = opts.policy ?? OPEN_POLICY;
   }
@@ -254,14 +263,21 @@ export class LogService implements LogApi {
     return this.sequencer.current();
   }
 
+  async latestNote(): Promise<Uint8Array> {
+    const head = await this.sequencer.current();
+    return head === null ? this.sequencer.emptyNote() : head.note;
+  }
+
   async readTile(path: string): Promise<ServedTile> {
     const t = this.tiles.parse(path);
     const size = this.sequencer.latest()?.size ?? 0;
     try {
       return await this.tiles.read(path, t, size);
     } catch (e) {
-      // Another writer (sumkeep ingest) may have grown the log: look once more before saying 404.
-      const head = await this.sequencer.reload();
+      // Another writer (sumkeep ingest, another node) may have grown the log: look once more
+      // before saying 404, with one store read shared by all concurrent callers and no signature
+      // unless the tree did grow (Sequencer.refresh).
+      const head = await this.sequencer.refresh();
       if ((head?.size ?? 0) === size) throw e;
       return this.tiles.read(path, t, head?.size ?? 0);
     }
@@ -273,11 +289,16 @@ export class LogService implements LogApi {
   ): Promise<GoSumCheck> {
     // Pass 1: what the policy denies (not looked up, never fetched; `denied` whatever the log
     // holds), then what the log already holds. Paths and versions were checked by the go.sum parser.
+    // A go.sum of 100,000 lines is seconds of work: it lets other requests run every
+    // CHECK_CHUNK versions (a SQLite lookup does not yield: better-sqlite3 is synchronous).
     const versions = new Map<string, GoSumLine>();
     for (const l of gosum.lines) versions.set(versionKey(l.path, l.version), l);
     const found = new Map<string, Logged>();
     const policy = this.policy;
+    let n = 0;
     for (const [key, l] of versions) {
+      if (++n % CHECK_CHUNK === 0) await yieldToLoop();
+      opts.signal?.throwIfAborted();
       const d = evaluatePolicy(policy, l.path, l.version);
       if (!d.allowed) {
         found.set(key, { reason: deniedMessage(d.reason), denied: true });
@@ -318,7 +339,8 @@ export class LogService implements LogApi {
     let maxId = -1;
     for (const f of found.values()) if ('id' in f) maxId = Math.max(maxId, f.id);
     const head = maxId >= 0 ? await this.headCovering(maxId) : await this.sequencer.current();
-    return { results: compareGoSum(gosum, (key) => found.get(key)!), head };
+    const results = await stepsYielding(compareGoSumSteps(gosum, (key) => found.get(key)!, CHECK_CHUNK));
+    return { results, head };
   }
 
   async recent(limit: number): Promise<RecordSummary[]> {
@@ -341,12 +363,34 @@ export class LogService implements LogApi {
 
   async ready(): Promise<Readiness> {
     if (!this.sequencer.signersReady()) return { ok: false, reason: 'the note key does not sign' };
-    try {
-      await this.store.checkWritable();
-    } catch (e) {
-      return { ok: false, reason: 'database is not writable', cause: e };
+    return this.writable();
+  }
+
+  /**
+   * Whether the database takes a committed write, asked at most once per READY_CACHE_MS: the
+   * answer (either way) is kept that long and shared by concurrent probes, so that probes from
+   * every load balancer never cost more than one write per interval.
+   */
+  private writable(): Promise<Readiness> {
+    const now = this.now();
+    if (this.writeCheck !== null && (this.writeCheck.pending || now - this.writeCheck.at < READY_CACHE_MS)) {
+      return this.writeCheck.result;
     }
-    return { ok: true };
+    const check = {
+      at: now,
+      pending: true,
+      result: this.store.checkWritable().then(
+        (): Readiness => ({ ok: true }),
+        (e: unknown): Readiness => ({ ok: false, reason: 'database is not writable', cause: e }),
+      ),
+    };
+    // The interval counts from the answer: a slow check is not asked again at once.
+    void check.result.finally(() => {
+      check.pending = false;
+      check.at = this.now();
+    });
+    this.writeCheck = check;
+    return check.result;
   }
 
   stats(): LogStats {

@@ -67,6 +67,8 @@ export interface SqliteOptions {
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+/** The readiness probe's wait for a lock held by another connection (see checkWritable). */
+const PROBE_BUSY_TIMEOUT_MS = 100;
 
 /**
  * Opens (creating it and its parent directories, mode 0700, if needed) the SQLite database at
@@ -572,7 +574,18 @@ class SqliteStore implements AuditStore {
     if (this.readonly) throw new SumkeepError('store_error', 'store: the store is read-only');
     // A committed write: BEGIN IMMEDIATE alone succeeds even on a read-only file, and only a
     // commit (with its fsync) shows that the file, its directory and the disk accept writes.
-    this.run('write check', () => this.probeStmt.run(Date.now()));
+    // better-sqlite3 waits for a lock synchronously, holding the event loop: the probe waits
+    // PROBE_BUSY_TIMEOUT_MS at most (a database locked that long is not ready), then the
+    // connection's own busy timeout is back for the writes that must wait.
+    this.run('write check', () => {
+      const saved = Number(this.db.pragma('busy_timeout', { simple: true }));
+      this.db.pragma(`busy_timeout = ${PROBE_BUSY_TIMEOUT_MS}`);
+      try {
+        this.probeStmt.run(Date.now());
+      } finally {
+        this.db.pragma(`busy_timeout = ${saved}`);
+      }
+    });
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,7 @@
  * so that the reason can say "invalid UTF-8". The other lines keep their numbers and text.
  */
 import { isUtf8 } from 'node:buffer';
-import { GOSUM_MAX_LINES, parseGoSum, type GoSumInvalid, type GoSumLine } from '../core/gosum.ts';
+import { GOSUM_MAX_LINES, parseGoSumSteps, drain, type GoSumInvalid, type GoSumLine } from '../core/gosum.ts';
 
 // One decoder, used only on bytes isUtf8 passed: a fatal decoder built and made to throw per line
 // cost tens of microseconds a line, seconds for a 1 MiB body of "\xff\n" lines whatever maxLines
@@ -51,8 +51,18 @@ export function parseGoSumBytes(
   body: Uint8Array,
   opts: { maxLines?: number } = {},
 ): { lines: GoSumLine[]; invalid: GoSumInvalid[] } {
+  return drain(parseGoSumBytesSteps(body, opts, Infinity));
+}
+
+/** parseGoSumBytes in steps of `chunk` lines (core/gosum.ts parseGoSumSteps). */
+export function* parseGoSumBytesSteps(
+  body: Uint8Array,
+  opts: { maxLines?: number } = {},
+  chunk = 2000,
+): Generator<void, { lines: GoSumLine[]; invalid: GoSumInvalid[] }> {
   const { text, badUtf8 } = decodeGoSum(body, opts.maxLines ?? GOSUM_MAX_LINES);
-  const parsed = parseGoSum(text, opts);
+  yield;
+  const parsed = yield* parseGoSumSteps(text, opts, chunk);
   for (const inv of parsed.invalid) if (badUtf8.has(inv.line)) inv.reason = 'invalid UTF-8';
   return parsed;
 }

@@ -34,15 +34,15 @@ async function grow(db: string, keys: string, from: number, to: number) {
 }
 
 describe('sumkeep publish', () => {
-  it('publishes the empty log as an empty latest (what /latest serves before the first record)', async () => {
+  it('publishes nothing for the empty log: its signed size-0 latest needs the note key', async () => {
     const dir = tempDir('publish-cli');
     const db = join(dir, 'log.db');
     await (await openSqliteStore(db)).close();
     const out = join(dir, 'pub');
     const r = runCli(['publish', '--db', db, '--out', out]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /the empty log/);
-    assert.equal(readFileSync(join(out, 'latest')).length, 0);
+    assert.match(r.stdout, /the empty log: nothing to publish yet/);
+    assert.equal(existsSync(join(out, 'latest')), false);
   });
 
   it('publishes a log, resumes after it grows, and audit --against the directory passes', async () => {

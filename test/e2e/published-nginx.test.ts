@@ -12,7 +12,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildGoProxy, type ProxyModule } from '../helpers/goproxy.ts';
 import { goEnv, requireClients, runGo, type GoClient } from '../helpers/go.ts';
@@ -104,12 +104,16 @@ describe('the published read path behind nginx, with the real go command', { tim
       upstream: proxy.url,
       extra: ['--publish', pub],
     });
-    // The empty log is published at start: an empty latest, served as such by nginx.
-    assert.equal(statSync(join(pub, 'latest')).size, 0);
+    // The empty log is published at start: the signed size-0 note, served as such by nginx,
+    // byte for byte what sumkeep's /latest answers.
+    const emptyNote = new Uint8Array(readFileSync(join(pub, 'latest')));
+    assert.match(new TextDecoder().decode(emptyNote), /^sum\.nginx\.test\n0\n/);
     nginx = await startNginx(join(root, 'nginx'), pub, server.url);
     const empty = await fetch(`${nginx.url}/latest`);
     assert.equal(empty.status, 200);
-    assert.equal((await empty.arrayBuffer()).byteLength, 0);
+    assert.deepEqual(new Uint8Array(await empty.arrayBuffer()), emptyNote);
+    const direct = await fetch(`${server.url}/latest`);
+    assert.deepEqual(new Uint8Array(await direct.arrayBuffer()), emptyNote);
 
     // First-time lookups through nginx: passed to sumkeep (try_files finds no file yet).
     let mark = nginx.accessLog().length;

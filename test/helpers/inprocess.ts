@@ -54,6 +54,7 @@ export async function startApp(
     /** The sequencer's clock (the heads' and records' createdAt). */
     now?: () => number;
     verify?: ServerOptions['verify'];
+    timeouts?: ServerOptions['timeouts'];
     noKeys?: boolean;
     loggerInstance?: ServerOptions['loggerInstance'];
   } = {},
@@ -72,6 +73,7 @@ export async function startApp(
     keys: opts.noKeys ? null : keys,
     publicUrl: opts.publicUrl ?? 'http://sum.test.local:8080',
     ...(opts.verify ? { verify: opts.verify } : {}),
+    ...(opts.timeouts ? { timeouts: opts.timeouts } : {}),
     ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : {}),
   });
   await app.ready();

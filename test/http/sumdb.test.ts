@@ -1,5 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { generateKey, newSigner, newVerifier, open, verifierSet } from '../../src/core/note.ts';
 import {
@@ -17,7 +18,7 @@ import { decodeUtf8, utf8 } from '../../src/core/bytes.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/store.ts';
 import { Sequencer } from '../../src/log/sequencer.ts';
-import { LogService, type ModuleSource } from '../../src/log/service.ts';
+import { LogService, READY_CACHE_MS, type ModuleSource } from '../../src/log/service.ts';
 import { buildServer } from '../../src/http/server.ts';
 
 const NAME = 'http.test';
@@ -60,10 +61,19 @@ describe('sumdb HTTP routes', () => {
     await store.close();
   });
 
-  it('answers /latest with an empty body while the log is empty', async () => {
+  it('answers /latest with a signed note of the size-0 tree while the log is empty', async () => {
     const r = await app.inject('/latest');
     assert.equal(r.statusCode, 200);
-    assert.equal(r.body, '');
+    assert.equal(r.headers['content-type'], 'text/plain; charset=utf-8');
+    // Verified with nothing but the verifier key: the tree is size 0 with RFC 6962's empty root.
+    const tree = parseTree(utf8(open(r.rawPayload, verifiers).text));
+    assert.equal(tree.N, 0);
+    assert.equal(Buffer.from(tree.hash).toString('hex'), createHash('sha256').update('').digest('hex'));
+    // Not stored: the store has no head, the rollback guard and the audit see none.
+    assert.equal(await store.latestHead(), null);
+    assert.equal(await store.treeSize(), 0);
+    // The same bytes every time, under /sumdb/<name>/ too.
+    assert.deepEqual((await app.inject(`/sumdb/${NAME}/latest`)).rawPayload, r.rawPayload);
   });
 
   it('fills the log on lookup and returns id, record and a verifiable note', async () => {
@@ -199,8 +209,11 @@ describe('readiness', () => {
       },
     };
     const seq = await Sequencer.open(store, [flaky], { maxDelayMs: 1, maxBatch: 10 });
+    // The database write check is kept READY_CACHE_MS (test/http/readiness.test.ts): the clock
+    // moves past it before the database is looked at again.
+    let clock = 1_000_000;
     const app = buildServer({
-      log: new LogService(store, seq, null),
+      log: new LogService(store, seq, null, { now: () => clock }),
       name: NAME,
     });
     await app.ready();
@@ -212,6 +225,7 @@ describe('readiness', () => {
       assert.match(r.body, /note key/);
       broken = false;
       await store.close();
+      clock += READY_CACHE_MS;
       const r2 = await app.inject('/readyz');
       assert.equal(r2.statusCode, 503);
       assert.match(r2.body, /database/);

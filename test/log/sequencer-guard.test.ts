@@ -6,7 +6,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { utf8 } from '../../src/core/bytes.ts';
 import { isSumkeepError } from '../../src/core/errors.ts';
@@ -50,7 +50,9 @@ describe('Sequencer with the rollback guard and the publisher', () => {
     const cp = join(dir, 'log.db.checkpoint');
     const store = await openSqliteStore(join(dir, 'log.db'));
     const seq = await openSeq(store, new CheckpointGuard(cp, verifiers), pub);
-    assert.equal(statSync(join(pub, 'latest')).size, 0, 'the empty log’s latest is an empty file');
+    // The empty log's latest is the signed size-0 note, byte for byte what /latest serves.
+    assert.deepEqual(new Uint8Array(readFileSync(join(pub, 'latest'))), seq.emptyNote());
+    assert.equal(sizeOf(join(pub, 'latest')), 0);
     assert.equal(existsSync(cp), false);
     // Checked synchronously the moment each waiter is answered: nothing may come later.
     const seen: string[] = [];
