@@ -5,8 +5,10 @@
  */
 import { SumkeepError, isSumkeepError } from './core/errors.ts';
 import { parsePatternList } from './core/module-match.ts';
-import { envName, readSettings, storeOptions, type SettingName } from './settings.ts';
+import { SETTINGS, envName, readSettings, storeOptions, type SettingName } from './settings.ts';
 import { formatProxyList, parseProxyList, upstreamFromGoproxy } from './upstream/proxy-list.ts';
+import { parseSumdbSpec, type SumdbSpec } from './crosscheck/spec.ts';
+import { redactUrl } from './upstream/redact.ts';
 import { parseStoreLocation } from './store/open.ts';
 import { join } from 'node:path';
 
@@ -23,6 +25,7 @@ export const SERVE_SETTINGS = [
   'metricsListen',
   'url',
   'private',
+  'checkSumdb',
   'policy',
   'upstreamConcurrency',
   'negativeCacheTtl',
@@ -81,6 +84,8 @@ export interface ServeConfig {
   privateFrom: readonly string[];
   /** Warnings about the patterns (white space trimmed), printed at start. */
   privateNotes: string[];
+  /** The independent checksum database public module versions are cross-checked with, or null. */
+  checkSumdb: SumdbSpec | null;
   /** The policy file (--policy), read by src/policy/file.ts at start and on SIGHUP; null: none. */
   policyFile: string | null;
   /** Upstream HTTP requests in flight at once in this process (each worker has its own limit). */
@@ -215,9 +220,9 @@ function chooseUpstream(
  * taking both lists means that a GONOSUMDB narrower than GOPRIVATE never sends a GOPRIVATE path
  * upstream (fail closed). GONOPROXY is not read: it is about fetching code, not about the sumdb.
  */
-function choosePrivate(
+export function choosePrivate(
   given: string | undefined,
-  flags: ServeFlags,
+  flags: Partial<Record<string, unknown>>,
   env: Env,
 ): { patterns: readonly string[]; from: string[]; notes: string[] } {
   const lists: [string, string][] = [];
@@ -296,7 +301,29 @@ export function serveStartupLog(cfg: ServeConfig): StartupLine[] {
     });
   }
   for (const note of cfg.privateNotes) lines.push({ level: 'warn', msg: note, fields: {} });
+  if (cfg.checkSumdb !== null && list[0]?.url === 'off') {
+    lines.push({
+      level: 'warn',
+      msg: '--check-sumdb has nothing to check without an upstream: ingested modules are checked by `sumkeep ingest --check-sumdb`',
+      fields: {},
+    });
+  } else if (cfg.checkSumdb !== null) {
+    // A URL may carry credentials (https://user:token@...): logged without them.
+    const url = cfg.checkSumdb.url === null ? null : redactUrl(cfg.checkSumdb.url);
+    const via = url ?? `the upstream's /sumdb/${cfg.checkSumdb.name}/ (else https://${cfg.checkSumdb.name})`;
+    lines.push({
+      level: 'info',
+      msg: `cross-checking public module versions with the checksum database ${cfg.checkSumdb.name} at ${via}`,
+      fields: { checkSumdb: cfg.checkSumdb.vkey, checkSumdbUrl: url },
+    });
+  }
   return lines;
+}
+
+/** How a message names where a setting came from: its flag, else its environment twin. */
+export function settingSource(name: SettingName, flags: Partial<Record<string, unknown>>): string {
+  const f = flags[name];
+  return f !== undefined && f !== false ? `--${SETTINGS[name].flag}` : envName(name);
 }
 
 export function loadServeConfig(flags: ServeFlags, env: Env = process.env): ServeConfig {
@@ -340,6 +367,8 @@ export function loadServeConfig(flags: ServeFlags, env: Env = process.env): Serv
     privatePatterns: priv.patterns,
     privateFrom: priv.from,
     privateNotes: priv.notes,
+    checkSumdb:
+      s.checkSumdb === undefined ? null : parseSumdbSpec(s.checkSumdb, settingSource('checkSumdb', flags)),
     policyFile: s.policy === undefined || s.policy === '' ? null : s.policy,
     upstreamConcurrency: s.upstreamConcurrency,
     negativeCacheTtlS: s.negativeCacheTtl,

@@ -137,6 +137,23 @@ export const SETTINGS = {
     defaultHelp: 'GOPRIVATE and GONOSUMDB together',
     parse: text,
   }),
+  checkSumdb: optional({
+    flag: 'check-sumdb',
+    arg: '"<verifier key> [<url>]"',
+    help:
+      'cross-check every public module version (not matched by --private) with this independent checksum ' +
+      'database before it is logged, GOSUMDB syntax (e.g. "sum.golang.org"); without a URL, serve asks ' +
+      "through the upstream's /sumdb/<name>/ paths as the go command does, ingest needs --sumdb-cache",
+    parse: text,
+  }),
+  sumdbCache: optional({
+    flag: 'sumdb-cache',
+    arg: '<dir>',
+    help:
+      "ingest --check-sumdb offline: a copy of the go command's files of that database, " +
+      '<dir>/<name>/latest, <dir>/<name>/lookup/..., <dir>/<name>/tile/...',
+    parse: text,
+  }),
   policy: optional({
     flag: 'policy',
     arg: '<file>',

@@ -22,6 +22,7 @@ import { checkSecretFile } from '../keys/permissions.ts';
 import { Sequencer } from '../log/sequencer.ts';
 import { publisherOf, rollbackGuard } from './integrity.ts';
 import { LogService } from '../log/service.ts';
+import { CrossChecker } from '../crosscheck/checker.ts';
 import { buildMetricsServer, buildServer } from '../http/server.ts';
 import { Metrics } from '../http/metrics.ts';
 import { countStoreErrors } from '../log/store-errors.ts';
@@ -112,10 +113,21 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
     concurrency: cfg.upstreamConcurrency,
     onRequest: (outcome, seconds) => metrics.upstreamRequest(outcome, seconds),
   });
+  const crossCheck =
+    cfg.checkSumdb === null || upstream === null
+      ? undefined
+      : new CrossChecker({
+          spec: cfg.checkSumdb,
+          source: upstream.sumdb(cfg.checkSumdb.name, cfg.checkSumdb.url),
+          store,
+          isPrivate: (path) => upstream.isPrivate(path),
+          log,
+        });
   const service = new LogService(store, sequencer, upstream, {
     negativeCacheTtlMs: cfg.negativeCacheTtlS * 1000,
     events: metrics,
     policy,
+    ...(crossCheck !== undefined ? { crossCheck } : {}),
   });
   if (cfg.policyFile !== null) {
     const file = cfg.policyFile;

@@ -19,6 +19,7 @@ import { hashModuleZip } from '../zip/index.ts';
 import { checkModuleFiles } from '../upstream/index.ts';
 import type { Store } from '../store/store.ts';
 import type { Sequencer } from './sequencer.ts';
+import type { CrossCheck } from './service.ts';
 import { NO_EVENTS, type LogEvents } from './events.ts';
 import { refusalReason } from './refusals.ts';
 
@@ -31,7 +32,8 @@ export interface IngestItem {
   zipBytes: number;
 }
 
-export type IngestStatus = 'added' | 'present' | 'conflict' | 'invalid';
+/** `refused`: the cross-check (--check-sumdb) refused it or could not be made; nothing logged. */
+export type IngestStatus = 'added' | 'present' | 'conflict' | 'invalid' | 'refused';
 
 export interface IngestOutcome {
   item: IngestItem;
@@ -95,13 +97,19 @@ function walkProxyDir(root: string, dir: string, out: IngestItem[]): void {
   }
 }
 
-/** Hashes and logs one item. Never throws for a bad module: the outcome says what happened. */
+/**
+ * Hashes and logs one item. Never throws for a bad module: the outcome says what happened. With
+ * `crossCheck` (--check-sumdb) a version not yet logged is cross-checked before it is added (the
+ * checker itself leaves --private modules alone); a refusal or an unavailable database is
+ * `refused`, and nothing is logged for it (fail closed).
+ */
 export async function ingestOne(
   item: IngestItem,
   store: Store,
   sequencer: Sequencer,
   onBytes?: (n: number) => void,
   events: Pick<LogEvents, 'refused'> = NO_EVENTS,
+  crossCheck?: CrossCheck,
 ): Promise<IngestOutcome> {
   let path: string | undefined;
   let version: string | undefined;
@@ -150,6 +158,16 @@ export async function ingestOne(
             recordId: existing.id,
             reason: `the log holds different hashes for ${path}@${version} (record ${existing.id}); not overwritten`,
           };
+    }
+    if (crossCheck !== undefined) {
+      try {
+        await crossCheck.check(path, version, z.h1, goModHash(mod));
+      } catch (e) {
+        if (!isSumkeepError(e) || !e.code.startsWith('crosscheck_')) throw e;
+        const reason = refusalReason(e);
+        if (reason !== null) events.refused(reason);
+        return { item, status: 'refused', path, version, reason: e.message };
+      }
     }
     const rec = await sequencer.add({ path, version, text, source: `ingest:${item.zipFile}` });
     return { item, status: 'added', path, version, recordId: rec.id };

@@ -87,11 +87,18 @@ const CHECK_CHUNK = 2000;
 const CHECK_FETCH_CONCURRENCY = 8;
 
 /**
- * Why a module version could not be filled during a go.sum check, for these upstream outcomes: the
- * line stays `unknown` with the reason (one unreachable module must not hide the answer for the
- * rest). Other errors are server faults and fail the check.
+ * Why a module version could not be filled during a go.sum check, for these upstream (and
+ * cross-check) outcomes: the line stays `unknown` with the reason (one unreachable module, or an
+ * unreachable --check-sumdb database, must not hide the answer for the rest). Other errors are
+ * server faults and fail the check.
  */
-const UNAVAILABLE_CODES = new Set(['not_found', 'upstream_not_found', 'upstream_error', 'upstream_timeout']);
+const UNAVAILABLE_CODES = new Set([
+  'not_found',
+  'upstream_not_found',
+  'upstream_error',
+  'upstream_timeout',
+  'crosscheck_unavailable',
+]);
 const leavesUnknown = (e: unknown): e is SumkeepError =>
   isSumkeepError(e) && (isRefusal(e) || UNAVAILABLE_CODES.has(e.code));
 
@@ -113,6 +120,23 @@ export interface LogServiceOptions {
   events?: Pick<LogEvents, 'refused'>;
   /** The policy in force (default: everything allowed); replaced by setPolicy. */
   policy?: Policy;
+  /**
+   * The cross-check with an independent checksum database (--check-sumdb, src/crosscheck): asked
+   * after the upstream fetch and before the version is logged. Its refusals are remembered like the
+   * upstream's; 'crosscheck_unavailable' is not (fail closed, asked again next time).
+   */
+  crossCheck?: CrossCheck;
+}
+
+/** What the service needs of the cross-check (src/crosscheck/checker.ts CrossChecker). */
+export interface CrossCheck {
+  check(
+    path: string,
+    version: string,
+    zipHash: string,
+    modHash: string,
+    signal?: AbortSignal,
+  ): Promise<unknown>;
 }
 
 /** What Store.searchRecords takes (its checks.ts prefixRange), checked here for a user's message. */
@@ -134,6 +158,7 @@ export class LogService implements LogApi {
   /** Records never change once logged, so a hit skips validation and the database. */
   private readonly records = new LruCache<string, { id: number; text: Uint8Array }>(RECORD_CACHE_ENTRIES);
   private readonly negative: NegativeCache;
+  private readonly crossCheck: CrossCheck | null;
   private readonly now: () => number;
   /** The last database write check (ready), kept READY_CACHE_MS. */
   private writeCheck: { at: number; pending: boolean; result: Promise<Readiness> } | null = null;
@@ -157,6 +182,7 @@ export class LogService implements LogApi {
     this.upstream = upstream;
     this.tiles = new TileServer(store);
     this.negative = new NegativeCache(opts.negativeCacheTtlMs ?? 0, NEGATIVE_CACHE_ENTRIES, opts.now);
+    this.crossCheck = opts.crossCheck ?? null;
     this.now = opts.now ?? Date.now;
     this.events = opts.events ?? NO_EVENTS;
     this.policy = opts.policy ?? OPEN_POLICY;
@@ -473,6 +499,18 @@ export class LogService implements LogApi {
     }
     // Every client left while the answer came in: a cancelled fetch records nothing.
     if (signal.aborted) throw signal.reason;
+    if (this.crossCheck !== null) {
+      try {
+        // The upstream refuses private modules before any request, so this is a public one.
+        await this.crossCheck.check(path, version, m.zipHash, m.modHash, signal);
+      } catch (e) {
+        if (signal.aborted) throw signal.reason;
+        // Only refusals are lasting (negative-cache.ts): an unreachable database is asked again.
+        this.negative.remember(versionKey(path, version), e);
+        throw e;
+      }
+      if (signal.aborted) throw signal.reason;
+    }
     const text = utf8(formatRecordLines(path, version, m.zipHash, m.modHash));
     const rec = await this.sequencer.add({ path, version, text, source: `upstream:${m.source}` });
     this.counters.recordsAdded++;

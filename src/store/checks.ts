@@ -5,7 +5,14 @@
  */
 import { SumkeepError } from '../core/errors.ts';
 import { storedHashCount } from '../core/tlog/index.ts';
-import { MAX_GROWTH_POINTS, MAX_LIST, type AppendBatch, type HeadPoint } from './store.ts';
+import {
+  MAX_GROWTH_POINTS,
+  MAX_LIST,
+  type AppendBatch,
+  type HeadPoint,
+  type RemoteFork,
+  type RemoteHead,
+} from './store.ts';
 
 export const HASH_SIZE = 32;
 
@@ -147,4 +154,36 @@ export function duplicateInBatch(batch: AppendBatch): string | null {
     seen.add(k);
   }
   return null;
+}
+
+/** Largest checksum database name kept (a note key name is far shorter). */
+const MAX_REMOTE_NAME = 256;
+/** Largest remote note or fork proof kept (a signed tree head is a few hundred bytes). */
+export const MAX_REMOTE_TEXT = 64 * 1024;
+
+/** Checks the name of an independent checksum database (remote_heads.name). */
+export function checkRemoteName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || name === '' || name.length > MAX_REMOTE_NAME) {
+    throw badInput('remote database name must be a non-empty string of at most 256 characters');
+  }
+}
+
+/** Checks a remote head argument (saveRemoteHead). */
+export function checkRemoteHead(head: RemoteHead): void {
+  checkIndex('remote head size', head.size);
+  if (!(head.hash instanceof Uint8Array) || head.hash.length !== HASH_SIZE) {
+    throw badInput('remote head hash must be 32 bytes');
+  }
+  if (!(head.note instanceof Uint8Array) || head.note.length === 0 || head.note.length > MAX_REMOTE_TEXT) {
+    throw badInput('remote head note must be 1 to 65536 bytes');
+  }
+  if (!Number.isSafeInteger(head.seenAt)) throw badInput('remote head seenAt is not an integer');
+}
+
+/** Checks a remote fork argument (saveRemoteFork). */
+export function checkRemoteFork(fork: RemoteFork): void {
+  if (typeof fork.proof !== 'string' || fork.proof === '' || fork.proof.length > MAX_REMOTE_TEXT) {
+    throw badInput('remote fork proof must be 1 to 65536 characters');
+  }
+  if (!Number.isSafeInteger(fork.detectedAt)) throw badInput('remote fork detectedAt is not an integer');
 }

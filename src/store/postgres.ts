@@ -43,6 +43,9 @@ import {
   checkGrowthPoints,
   checkListLimit,
   checkRange,
+  checkRemoteFork,
+  checkRemoteHead,
+  checkRemoteName,
   conflict,
   dedupePoints,
   duplicateInBatch,
@@ -58,7 +61,16 @@ import {
   migratePostgres,
   PG_MIGRATIONS_DIR,
 } from './postgres-migrate.ts';
-import type { AppendBatch, AuditStore, HeadPoint, LogRecord, SignedHead } from './store.ts';
+import type {
+  AppendBatch,
+  AuditStore,
+  HeadPoint,
+  LogRecord,
+  RemoteFork,
+  RemoteHead,
+  RemoteState,
+  SignedHead,
+} from './store.ts';
 
 export interface PostgresOptions {
   /** Most connections this process opens (default 10). */
@@ -775,6 +787,67 @@ class PostgresStore implements AuditStore {
       'sk_head_notes',
     );
     return rows.map((r) => new Uint8Array(r.note));
+  }
+
+  async remoteState(name: string): Promise<RemoteState> {
+    checkRemoteName(name);
+    const rows = await this.q<{
+      kind: string;
+      size: string | null;
+      hash: Buffer | null;
+      note: Buffer | null;
+      at: string;
+      proof: string | null;
+    }>(
+      'read remote head',
+      `SELECT 'head' AS kind, size, hash, note, seen_at AS at, NULL::text AS proof FROM remote_heads WHERE name = $1
+       UNION ALL
+       SELECT 'fork', NULL, NULL, NULL, detected_at, proof FROM remote_forks WHERE name = $1`,
+      [name],
+      'sk_remote_state',
+    );
+    const state: RemoteState = { head: null, fork: null };
+    for (const r of rows) {
+      if (r.kind === 'head' && r.size !== null && r.hash !== null && r.note !== null) {
+        state.head = {
+          size: Number(r.size),
+          hash: new Uint8Array(r.hash),
+          note: new Uint8Array(r.note),
+          seenAt: Number(r.at),
+        };
+      } else if (r.kind === 'fork' && r.proof !== null) {
+        state.fork = { proof: r.proof, detectedAt: Number(r.at) };
+      }
+    }
+    return state;
+  }
+
+  async saveRemoteHead(name: string, head: RemoteHead): Promise<boolean> {
+    if (this.readonly) throw new SumkeepError('store_error', 'store: the store is read-only');
+    checkRemoteName(name);
+    checkRemoteHead(head);
+    // Compare-and-set in one statement: a row is replaced only by a larger tree.
+    const rows = await this.q<{ name: string }>(
+      'save remote head',
+      `INSERT INTO remote_heads (name, size, hash, note, seen_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (name) DO UPDATE SET size = excluded.size, hash = excluded.hash,
+         note = excluded.note, seen_at = excluded.seen_at
+       WHERE excluded.size > remote_heads.size
+       RETURNING name`,
+      [name, head.size, buf(head.hash), buf(head.note), head.seenAt],
+    );
+    return rows.length > 0;
+  }
+
+  async saveRemoteFork(name: string, fork: RemoteFork): Promise<void> {
+    if (this.readonly) throw new SumkeepError('store_error', 'store: the store is read-only');
+    checkRemoteName(name);
+    checkRemoteFork(fork);
+    await this.q(
+      'save remote fork',
+      'INSERT INTO remote_forks (name, proof, detected_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING',
+      [name, fork.proof, fork.detectedAt],
+    );
   }
 
   async checkWritable(): Promise<void> {

@@ -28,6 +28,9 @@ import {
   checkGrowthPoints,
   checkListLimit,
   checkRange,
+  checkRemoteFork,
+  checkRemoteHead,
+  checkRemoteName,
   dedupePoints,
   growthInstants,
   HASH_SIZE,
@@ -35,7 +38,16 @@ import {
   prefixRange,
 } from './checks.ts';
 import { checkSchema, loadMigrations, migrate, MIGRATIONS_DIR } from './migrate.ts';
-import type { AppendBatch, AuditStore, HeadPoint, LogRecord, SignedHead } from './store.ts';
+import type {
+  AppendBatch,
+  AuditStore,
+  HeadPoint,
+  LogRecord,
+  RemoteFork,
+  RemoteHead,
+  RemoteState,
+  SignedHead,
+} from './store.ts';
 
 export interface SqliteOptions {
   /** Open an existing database for reading only (audits, tools); it is never migrated then. */
@@ -199,6 +211,13 @@ class SqliteStore implements AuditStore {
   private readonly probeStmt: Database.Statement<[number]>;
   private readonly headSizeStmt: Database.Statement<[number], number>;
   private readonly insertHeadNote: Database.Statement<[number, Uint8Array, number]>;
+  private readonly remoteHeadStmt: Database.Statement<
+    [string],
+    { size: number; hash: Buffer; note: Buffer; seen_at: number }
+  >;
+  private readonly remoteForkStmt: Database.Statement<[string], { proof: string; detected_at: number }>;
+  private readonly saveRemoteHeadStmt: Database.Statement<[string, number, Uint8Array, Uint8Array, number]>;
+  private readonly saveRemoteForkStmt: Database.Statement<[string, string, number]>;
   private readonly headNotesStmt: Database.Statement<[number], Buffer>;
   private readonly rangeStmt: Database.Statement<[number, number], RecordRow>;
   private readonly headsAfterStmt: Database.Statement<[number, number], HeadRow>;
@@ -255,6 +274,18 @@ class SqliteStore implements AuditStore {
     // OR IGNORE: the primary key (size, note) makes adding a kept note again a no-op.
     this.insertHeadNote = db.prepare(
       'INSERT OR IGNORE INTO head_notes (size, note, created_at) VALUES (?, ?, ?)',
+    );
+    this.remoteHeadStmt = db.prepare('SELECT size, hash, note, seen_at FROM remote_heads WHERE name = ?');
+    this.remoteForkStmt = db.prepare('SELECT proof, detected_at FROM remote_forks WHERE name = ?');
+    // Compare-and-set in one statement: a row is replaced only by a larger tree.
+    this.saveRemoteHeadStmt = db.prepare(
+      `INSERT INTO remote_heads (name, size, hash, note, seen_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET size = excluded.size, hash = excluded.hash,
+         note = excluded.note, seen_at = excluded.seen_at
+       WHERE excluded.size > remote_heads.size`,
+    );
+    this.saveRemoteForkStmt = db.prepare(
+      'INSERT INTO remote_forks (name, proof, detected_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING',
     );
     this.headNotesStmt = db
       .prepare<[number], Buffer>('SELECT note FROM head_notes WHERE size = ? ORDER BY created_at, note')
@@ -489,6 +520,38 @@ class SqliteStore implements AuditStore {
           .sort((a, b) => a - b),
       })),
     );
+  }
+
+  async remoteState(name: string): Promise<RemoteState> {
+    checkRemoteName(name);
+    return this.run('read remote head', () => {
+      const h = this.remoteHeadStmt.get(name);
+      const f = this.remoteForkStmt.get(name);
+      return {
+        head:
+          h === undefined
+            ? null
+            : { size: h.size, hash: bytes(h.hash), note: bytes(h.note), seenAt: h.seen_at },
+        fork: f === undefined ? null : { proof: f.proof, detectedAt: f.detected_at },
+      };
+    });
+  }
+
+  async saveRemoteHead(name: string, head: RemoteHead): Promise<boolean> {
+    if (this.readonly) throw new SumkeepError('store_error', 'store: the store is read-only');
+    checkRemoteName(name);
+    checkRemoteHead(head);
+    return this.run(
+      'save remote head',
+      () => this.saveRemoteHeadStmt.run(name, head.size, head.hash, head.note, head.seenAt).changes > 0,
+    );
+  }
+
+  async saveRemoteFork(name: string, fork: RemoteFork): Promise<void> {
+    if (this.readonly) throw new SumkeepError('store_error', 'store: the store is read-only');
+    checkRemoteName(name);
+    checkRemoteFork(fork);
+    this.run('save remote fork', () => this.saveRemoteForkStmt.run(name, fork.proof, fork.detectedAt));
   }
 
   async recentRecords(limit: number): Promise<LogRecord[]> {

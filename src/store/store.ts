@@ -71,6 +71,33 @@ export interface AppendBatch {
   head: SignedHead;
 }
 
+/**
+ * The largest signed tree head of an independent checksum database (--check-sumdb) that sumkeep
+ * verified and proved consistent with every earlier one: its own "latest", as the go command keeps
+ * $GOPATH/pkg/sumdb/<name>/latest.
+ */
+export interface RemoteHead {
+  size: number;
+  /** Root hash, 32 bytes. */
+  hash: Uint8Array;
+  /** The complete signed note, exact bytes as that database served it. */
+  note: Uint8Array;
+  /** Milliseconds since the Unix epoch at which it was stored. */
+  seenAt: number;
+}
+
+/** Proof that an independent checksum database forked: two heads that cannot share one log. */
+export interface RemoteFork {
+  /** Both signed notes and what could not be proven, as UTF-8 text (for operators). */
+  proof: string;
+  detectedAt: number;
+}
+
+export interface RemoteState {
+  head: RemoteHead | null;
+  fork: RemoteFork | null;
+}
+
 export interface Store {
   /** Number of records committed (equals the size of the latest head; 0 for an empty log). */
   treeSize(): Promise<number>;
@@ -107,6 +134,19 @@ export interface Store {
    * when no head of that size exists.
    */
   addHeadNote(size: number, note: Uint8Array, createdAt: number): Promise<void>;
+
+  /** What is remembered of the independent checksum database `name` (--check-sumdb). */
+  remoteState(name: string): Promise<RemoteState>;
+
+  /**
+   * Remembers `head` as the latest of database `name` when it is larger than the one kept (or none
+   * is): a compare-and-set in one statement, so that concurrent cross-checks (several nodes) never
+   * move it backwards. Returns true when it was stored. The caller proves consistency first.
+   */
+  saveRemoteHead(name: string, head: RemoteHead): Promise<boolean>;
+
+  /** Keeps proof that database `name` forked; the first proof kept stays (idempotent). */
+  saveRemoteFork(name: string, fork: RemoteFork): Promise<void>;
 
   /**
    * The `limit` most recent records (largest ids first), for the status page. limit: 0 to

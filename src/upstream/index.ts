@@ -6,6 +6,7 @@ import type { RequestObserver } from './transport.ts';
 export { Upstream, type FetchedModule, type UpstreamOptions } from './upstream.ts';
 export { checkModuleFiles } from './module-files.ts';
 export { Limiter } from './limiter.ts';
+export { HttpSumdbSource } from './sumdb.ts';
 export type { RequestObserver, RequestOutcome } from './transport.ts';
 export { parseProxyList, formatProxyList, type ProxyList } from './proxy-list.ts';
 

@@ -62,6 +62,7 @@ import { fsReason } from '../fs-reason.ts';
 import { ProxyTransport, proxyTarget } from './transport.ts';
 import { Limiter } from './limiter.ts';
 import type { ProxyTarget, RequestObserver } from './transport.ts';
+import { HttpSumdbSource } from './sumdb.ts';
 
 export interface FetchedModule {
   readonly path: string;
@@ -143,6 +144,7 @@ export class Upstream {
   private readonly zipLimit: number;
   private readonly tmpDir: string;
   private readonly limiter: Limiter;
+  private readonly fetchImpl: typeof fetch;
 
   /** Throws SumkeepError('config') for a bad list or option, at start rather than per request. */
   constructor(opts: UpstreamOptions) {
@@ -173,9 +175,10 @@ export class Upstream {
     );
     this.tmpDir = opts.tmpDir ?? tmpdir();
     this.limiter = new Limiter(positiveInt('concurrency', opts.concurrency ?? UPSTREAM_DEFAULTS.concurrency));
+    this.fetchImpl = opts.fetch ?? globalThis.fetch;
     this.transport = new ProxyTransport({
       limiter: this.limiter,
-      fetch: opts.fetch ?? globalThis.fetch,
+      fetch: this.fetchImpl,
       connectMs,
       totalMs,
       attempts: count + 1,
@@ -187,6 +190,21 @@ export class Upstream {
   /** Upstream HTTP requests running now and waiting for a slot (for /metrics and tests). */
   load(): { active: number; queued: number } {
     return { active: this.limiter.active, queued: this.limiter.queued };
+  }
+
+  /**
+   * The independent checksum database `name` (--check-sumdb) over HTTP: at `url`, or through these
+   * proxies' /sumdb/<name>/ paths when url is null (sumdb.ts). Its requests share this upstream's
+   * limit on requests in flight.
+   */
+  sumdb(name: string, url: string | null): HttpSumdbSource {
+    return new HttpSumdbSource({
+      name,
+      url,
+      proxies: this.proxies,
+      limiter: this.limiter,
+      fetch: this.fetchImpl,
+    });
   }
 
   /** True when `path` matches the private patterns: it enters the log only by ingest. */

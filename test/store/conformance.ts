@@ -257,6 +257,72 @@ export function storeConformance(name: string, open: StoreOpener, reopen?: () =>
         }));
     });
 
+    describe('remote heads (--check-sumdb)', () => {
+      const head = (size: number, seed: number, seenAt = 1000) => ({
+        size,
+        hash: sha256(utf8(`root ${size} ${seed}`)),
+        note: utf8(`go.sum database tree\n${size}\nsigned ${seed}\n`),
+        seenAt,
+      });
+
+      it('is empty for an unknown database', () =>
+        withStore(async (store) => {
+          assert.deepEqual(await store.remoteState('sum.golang.org'), { head: null, fork: null });
+        }));
+
+      it('keeps only a larger head, per database name', () =>
+        withStore(async (store) => {
+          assert.equal(await store.saveRemoteHead('a.example', head(5, 1)), true);
+          assert.deepEqual((await store.remoteState('a.example')).head, head(5, 1));
+          // Smaller and equal sizes never replace it (a compare-and-set, not a last-writer-wins).
+          assert.equal(await store.saveRemoteHead('a.example', head(4, 2)), false);
+          assert.equal(await store.saveRemoteHead('a.example', head(5, 3)), false);
+          assert.deepEqual((await store.remoteState('a.example')).head, head(5, 1));
+          assert.equal(await store.saveRemoteHead('a.example', head(9, 4, 2000)), true);
+          assert.deepEqual((await store.remoteState('a.example')).head, head(9, 4, 2000));
+          // Another name is another database.
+          assert.deepEqual(await store.remoteState('b.example'), { head: null, fork: null });
+          assert.equal(await store.saveRemoteHead('b.example', head(2, 5)), true);
+          assert.deepEqual((await store.remoteState('b.example')).head, head(2, 5));
+          assert.deepEqual((await store.remoteState('a.example')).head, head(9, 4, 2000));
+          // The log itself is untouched.
+          assert.equal(await store.treeSize(), 0);
+        }));
+
+      it('keeps the first fork proof, next to the head', () =>
+        withStore(async (store) => {
+          await store.saveRemoteHead('a.example', head(3, 1));
+          await store.saveRemoteFork('a.example', { proof: 'first proof\nnote A\nnote B\n', detectedAt: 7 });
+          await store.saveRemoteFork('a.example', { proof: 'second proof', detectedAt: 8 });
+          assert.deepEqual(await store.remoteState('a.example'), {
+            head: head(3, 1),
+            fork: { proof: 'first proof\nnote A\nnote B\n', detectedAt: 7 },
+          });
+          // A fork can be kept for a database with no head yet.
+          await store.saveRemoteFork('c.example', { proof: 'p', detectedAt: 1 });
+          assert.deepEqual(await store.remoteState('c.example'), {
+            head: null,
+            fork: { proof: 'p', detectedAt: 1 },
+          });
+        }));
+
+      it('refuses malformed arguments with bad_input', () =>
+        withStore(async (store) => {
+          await rejectsWith(store.remoteState(''), 'bad_input');
+          await rejectsWith(store.saveRemoteHead('a', { ...head(1, 1), size: -1 }), 'bad_input');
+          await rejectsWith(
+            store.saveRemoteHead('a', { ...head(1, 1), hash: new Uint8Array(31) }),
+            'bad_input',
+          );
+          await rejectsWith(
+            store.saveRemoteHead('a', { ...head(1, 1), note: new Uint8Array(0) }),
+            'bad_input',
+          );
+          await rejectsWith(store.saveRemoteFork('a', { proof: '', detectedAt: 1 }), 'bad_input');
+          assert.deepEqual(await store.remoteState('a'), { head: null, fork: null });
+        }));
+    });
+
     describe('lookup', () => {
       const cases: Entry[] = [
         { path: 'github.com/Azure/go-autorest', version: 'v1.0.0' },
