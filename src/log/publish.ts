@@ -75,6 +75,15 @@ export function tilesOfHead(oldSize: number, size: number): Tile[] {
   return tiles;
 }
 
+/** A set of note keys (src/log/lookup-keys.ts), or 'all' for the set no file has narrowed yet. */
+type KeySet = Set<string> | 'all';
+
+function intersect(a: KeySet, b: KeySet): KeySet {
+  if (a === 'all') return b;
+  if (b === 'all') return a;
+  return new Set([...a].filter((k) => b.has(k)));
+}
+
 /** A record's lookup file, relative to the directory. */
 function lookupFile(r: Pick<LogRecord, 'path' | 'version'>): string {
   return join('lookup', `${escapePath(r.path)}@${escapeVersion(r.version)}`);
@@ -86,6 +95,8 @@ export class Publisher {
   private readonly dirsToSync = new Set<string>();
   /** The keys `<dir>/lookup-keys` names (null: no marker); undefined until read. */
   private lookupKeys: Set<string> | null | undefined;
+  /** Keys every lookup file written since the current sync began carries ('all': none written). */
+  private writtenKeys: KeySet = 'all';
 
   /** `log` gets a line of progress while lookup files are re-signed (after a note-key rotation). */
   constructor(
@@ -137,6 +148,10 @@ export class Publisher {
       return;
     }
     this.published = from;
+    // What is known of the keys of the lookup files: those below `from` carry the marker's (none
+    // exist below an empty `latest`), and the ones this sync writes carry their heads' notes'.
+    const below = from <= 0 ? 'all' : await this.readLookupKeys();
+    this.writtenKeys = 'all';
     const PAGE = 100;
     for (let cursor = from; ;) {
       const page = await this.store.headsAfter(cursor, PAGE);
@@ -150,7 +165,9 @@ export class Publisher {
     }
     await this.publishNext(head);
     onProgress?.(head.size, head.size);
-    await this.resignLookups(head);
+    const written = this.writtenKeys;
+    const known = below === null ? null : below === 'all' ? written : intersect(below, written);
+    await this.resignLookups(head, known);
   }
 
   /**
@@ -158,12 +175,20 @@ export class Publisher {
    * signature by every key that signed `head`: a file that lacks one is rewritten as
    * "<id>\n<record text>\n<head's note>". Nothing to do when the marker already names those keys.
    * Resumable: files written before a crash already carry the keys and are only read again.
+   * `known`: keys every lookup file is known to carry without reading it ('all': no file
+   * exists; null: nothing is known), from the marker and what this sync wrote.
    */
-  private async resignLookups(head: SignedHead): Promise<void> {
+  private async resignLookups(head: SignedHead, known: KeySet | null): Promise<void> {
     const want = signingKeys(head.note);
     if (want.size === 0) return;
     const have = await this.readLookupKeys();
     if (have !== null && coversKeys(have, want)) return;
+    if (known === 'all' || (known !== null && coversKeys(known, want))) {
+      // A directory published from scratch (or from a marker) by heads signed with these keys:
+      // nothing to read.
+      await this.writeLookupKeys(want);
+      return;
+    }
     const started = performance.now();
     let rewritten = 0;
     let lastLog = started;
@@ -191,9 +216,7 @@ export class Publisher {
         );
       }
     }
-    await this.writeFile(LOOKUP_KEYS_FILE, formatLookupKeys(want));
-    await this.syncDirs();
-    this.lookupKeys = want;
+    await this.writeLookupKeys(want);
     if (rewritten > 0 || have !== null) {
       this.log(
         `publish: lookup files of ${head.size} records carry signatures by ${[...want].join(', ')} ` +
@@ -201,6 +224,12 @@ export class Publisher {
           `${((performance.now() - started) / 1000).toFixed(1)} s)`,
       );
     }
+  }
+
+  private async writeLookupKeys(keys: Set<string>): Promise<void> {
+    await this.writeFile(LOOKUP_KEYS_FILE, formatLookupKeys(keys));
+    await this.syncDirs();
+    this.lookupKeys = keys;
   }
 
   private async readLookupKeys(): Promise<Set<string> | null> {
@@ -247,6 +276,7 @@ export class Publisher {
     // A head signed by fewer keys than the marker names (a node not restarted after a rotation,
     // a key that could not sign): the marker goes before such a lookup file is written, and the
     // next sync checks every file again.
+    if (records.length > 0) this.writtenKeys = intersect(this.writtenKeys, signingKeys(head.note));
     const marked = records.length > 0 ? await this.readLookupKeys() : null;
     if (marked !== null && !coversKeys(signingKeys(head.note), marked)) {
       await rm(join(this.dir, LOOKUP_KEYS_FILE), { force: true });

@@ -91,6 +91,9 @@ describe('published lookups across a note-key rotation', { timeout: 300_000 }, (
     await store.close();
     const cli = runCli(['publish', '--db', db, '--out', cliOut]);
     assert.equal(cli.status, 0, cli.stderr);
+    // Published from scratch by heads all signed with A: the marker says so (no file read back).
+    assert.equal(parseLookupKeys(readFileSync(join(cliOut, LOOKUP_KEYS_FILE)))?.size, 1);
+    assert.doesNotMatch(cli.stderr, /rewritten/);
     const before = lookupFiles(out);
     assert.equal(before.size, 40);
     const sizes = new Set([...before.values()].map((f) => verifiedSize(f, oldKey)));
