@@ -32,7 +32,10 @@
  * the record and is consistent with the one it remembers; the head's tiles are published
  * already). The marker `<dir>/lookup-keys` (src/log/lookup-keys.ts) names the keys every lookup
  * file is known to carry; it is written only after all files are checked, so a crash in between
- * leaves no marker and the next start checks again, skipping the files already rewritten.
+ * leaves no marker and the next start checks again, skipping the files already rewritten. No file
+ * is read back when the keys are known otherwise: a directory published from scratch (or from
+ * the empty log) by this process carries the keys of the notes it wrote; it gets the marker then.
+ * Before a lookup file signed by fewer keys than the marker names is written, the marker goes.
  */
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -95,8 +98,11 @@ export class Publisher {
   private readonly dirsToSync = new Set<string>();
   /** The keys `<dir>/lookup-keys` names (null: no marker); undefined until read. */
   private lookupKeys: Set<string> | null | undefined;
-  /** Keys every lookup file written since the current sync began carries ('all': none written). */
-  private writtenKeys: KeySet = 'all';
+  /**
+   * Keys every lookup file of the directory is known to carry without reading it back ('all': no
+   * file exists; null: not known), from the marker and the notes of the files this process wrote.
+   */
+  private known: KeySet | null = null;
 
   /** `log` gets a line of progress while lookup files are re-signed (after a note-key rotation). */
   constructor(
@@ -145,13 +151,13 @@ export class Publisher {
         await this.syncDirs();
       }
       this.published = 0;
+      this.known = 'all';
       return;
     }
     this.published = from;
-    // What is known of the keys of the lookup files: those below `from` carry the marker's (none
-    // exist below an empty `latest`), and the ones this sync writes carry their heads' notes'.
-    const below = from <= 0 ? 'all' : await this.readLookupKeys();
-    this.writtenKeys = 'all';
+    // The lookup files below `from` carry the marker's keys (none exist below an empty `latest`:
+    // this sync writes them all); the ones it writes narrow that to their heads' notes' keys.
+    this.known = from <= 0 ? 'all' : await this.readLookupKeys();
     const PAGE = 100;
     for (let cursor = from; ;) {
       const page = await this.store.headsAfter(cursor, PAGE);
@@ -165,9 +171,7 @@ export class Publisher {
     }
     await this.publishNext(head);
     onProgress?.(head.size, head.size);
-    const written = this.writtenKeys;
-    const known = below === null ? null : below === 'all' ? written : intersect(below, written);
-    await this.resignLookups(head, known);
+    await this.resignLookups(head, this.known);
   }
 
   /**
@@ -230,6 +234,7 @@ export class Publisher {
     await this.writeFile(LOOKUP_KEYS_FILE, formatLookupKeys(keys));
     await this.syncDirs();
     this.lookupKeys = keys;
+    this.known = keys;
   }
 
   private async readLookupKeys(): Promise<Set<string> | null> {
@@ -258,6 +263,12 @@ export class Publisher {
   async publishCommitted(head: SignedHead, records: readonly LogRecord[]): Promise<void> {
     if (this.published >= 0 && this.published === head.size - records.length) {
       await this.publish(head, records);
+      // A directory this process has published from its start (serve --publish from the empty
+      // log): the marker, once, so that the next start reads no lookup file back.
+      const known = this.known;
+      if (records.length > 0 && known instanceof Set && known.size > 0) {
+        if ((await this.readLookupKeys()) === null) await this.writeLookupKeys(known);
+      }
     } else {
       await this.sync(head);
     }
@@ -276,7 +287,9 @@ export class Publisher {
     // A head signed by fewer keys than the marker names (a node not restarted after a rotation,
     // a key that could not sign): the marker goes before such a lookup file is written, and the
     // next sync checks every file again.
-    if (records.length > 0) this.writtenKeys = intersect(this.writtenKeys, signingKeys(head.note));
+    if (records.length > 0 && this.known !== null) {
+      this.known = intersect(this.known, signingKeys(head.note));
+    }
     const marked = records.length > 0 ? await this.readLookupKeys() : null;
     if (marked !== null && !coversKeys(signingKeys(head.note), marked)) {
       await rm(join(this.dir, LOOKUP_KEYS_FILE), { force: true });

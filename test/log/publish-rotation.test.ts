@@ -96,6 +96,8 @@ describe('published lookups across a note-key rotation', { timeout: 300_000 }, (
     assert.doesNotMatch(cli.stderr, /rewritten/);
     const before = lookupFiles(out);
     assert.equal(before.size, 40);
+    // serve --publish from the empty log knows what it wrote: the marker names A, no file read.
+    assert.equal(parseLookupKeys(readFileSync(join(out, LOOKUP_KEYS_FILE)))?.size, 1);
     const sizes = new Set([...before.values()].map((f) => verifiedSize(f, oldKey)));
     assert.ok(sizes.size > 3, 'the files carry the heads that first included them');
 
