@@ -39,7 +39,14 @@ export function rollbackGuard(
   return new CheckpointGuard(checkpoint.file, verifierSet(verifiers), checkpoint.writes);
 }
 
-/** The publisher of --publish <dir> (none for null). */
-export function publisherOf(dir: string | null, store: AuditStore): HeadPublisher | undefined {
-  return dir === null ? undefined : new Publisher(dir, store);
+/**
+ * The publisher of --publish <dir> (none for null); `log` gets its progress lines (re-signing the
+ * lookup files after a note-key rotation).
+ */
+export function publisherOf(
+  dir: string | null,
+  store: AuditStore,
+  log?: (line: string) => void,
+): HeadPublisher | undefined {
+  return dir === null ? undefined : new Publisher(dir, store, log);
 }

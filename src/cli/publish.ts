@@ -31,7 +31,7 @@ export function registerPublish(program: Command): void {
     if (s.out === undefined) throw new SumkeepError('config', '--out <dir> is required');
     const store = await openStore(s.db, { readonly: true, scan: true, ...storeOptions(s) });
     try {
-      const pub = new Publisher(s.out, store);
+      const pub = new Publisher(s.out, store, (line) => process.stderr.write(`${line}\n`));
       await syncOnce(pub, store, process.stderr.isTTY === true);
       if (!s.follow) return;
       let stop = false;

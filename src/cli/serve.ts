@@ -76,7 +76,7 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
         maxDelayMs: cfg.batchDelayMs,
         maxBatch: cfg.batchMax,
         guard,
-        publisher: publisherOf(cfg.publishDir, check),
+        publisher: publisherOf(cfg.publishDir, check, (line) => log.info(line)),
       });
     } finally {
       await check.close();
@@ -99,7 +99,7 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
       maxBatch: cfg.batchMax,
       events: metrics,
       guard,
-      publisher: publisherOf(cfg.publishDir, store),
+      publisher: publisherOf(cfg.publishDir, store, (line) => log.info(line)),
     });
   } catch (e) {
     // A refused start exits at once (an open PostgreSQL pool would keep the process alive).

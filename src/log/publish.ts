@@ -23,6 +23,19 @@
  * then they are removed. Dying anywhere leaves a directory that a restart completes: `sync`
  * republishes from what `latest` says up to the store's head, and rewriting a file with the same
  * bytes is harmless.
+ *
+ * After a note-key rotation (docs/ceremony.md) the lookup files written before it carry notes
+ * signed with the old keys only, which a go client holding only the new key rejects ("no
+ * verifiable signatures"). So every `sync` ends by checking that each lookup file carries a
+ * signature by every key that signs the head it was brought up to (`resignLookups`): files that
+ * lack one are rewritten with that head's note (the go command accepts any head that includes
+ * the record and is consistent with the one it remembers; the head's tiles are published
+ * already). The marker `<dir>/lookup-keys` (src/log/lookup-keys.ts) names the keys every lookup
+ * file is known to carry; it is written only after all files are checked, so a crash in between
+ * leaves no marker and the next start checks again, skipping the files already rewritten. No file
+ * is read back when the keys are known otherwise: a directory published from scratch (or from
+ * the empty log) by this process carries the keys of the notes it wrote; it gets the marker then.
+ * Before a lookup file signed by fewer keys than the marker names is written, the marker goes.
  */
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -32,11 +45,20 @@ import { eachLimited } from '../concurrency.ts';
 import { escapePath, escapeVersion } from '../core/module.ts';
 import { formatDataTile, formatRecord, parseTree, tilePath, type Tile } from '../core/tlog/index.ts';
 import type { AuditStore, LogRecord, SignedHead } from '../store/store.ts';
+import {
+  LOOKUP_KEYS_FILE,
+  coversKeys,
+  formatLookupKeys,
+  parseLookupKeys,
+  signingKeys,
+} from './lookup-keys.ts';
 
 const H = 8;
 const FULL = 1 << H;
 /** Lookup files written (and fsynced) at once. */
 const WRITE_CONCURRENCY = 16;
+/** Records read from the store at once while checking the lookup files' signatures. */
+const RESIGN_PAGE = 1000;
 
 /** What publishing reads from the store. */
 export type PublishStore = Pick<AuditStore, 'readTileHashes' | 'recordTexts' | 'recordsRange' | 'headsAfter'>;
@@ -62,14 +84,37 @@ export interface SyncOptions {
   emptyNote?: Uint8Array;
 }
 
+/** A set of note keys (src/log/lookup-keys.ts), or 'all' for the set no file has narrowed yet. */
+type KeySet = Set<string> | 'all';
+
+function intersect(a: KeySet, b: KeySet): KeySet {
+  if (a === 'all') return b;
+  if (b === 'all') return a;
+  return new Set([...a].filter((k) => b.has(k)));
+}
+
+/** A record's lookup file, relative to the directory. */
+function lookupFile(r: Pick<LogRecord, 'path' | 'version'>): string {
+  return join('lookup', `${escapePath(r.path)}@${escapeVersion(r.version)}`);
+}
+
 export class Publisher {
   /** Size of the head `latest` holds (what a restart resumes from). */
   private published = -1;
   private readonly dirsToSync = new Set<string>();
+  /** The keys `<dir>/lookup-keys` names (null: no marker); undefined until read. */
+  private lookupKeys: Set<string> | null | undefined;
+  /**
+   * Keys every lookup file of the directory is known to carry without reading it back ('all': no
+   * file exists; null: not known), from the marker and the notes of the files this process wrote.
+   */
+  private known: KeySet | null = null;
 
+  /** `log` gets a line of progress while lookup files are re-signed (after a note-key rotation). */
   constructor(
     readonly dir: string,
     private readonly store: PublishStore,
+    private readonly log: (line: string) => void = () => {},
   ) {}
 
   /** True when `<dir>/<name>` exists with exactly these bytes. */
@@ -126,9 +171,13 @@ export class Publisher {
         await this.syncDirs();
       }
       this.published = Math.max(from, 0);
+      this.known = 'all';
       return;
     }
     this.published = from;
+    // The lookup files below `from` carry the marker's keys (none exist below an empty `latest`:
+    // this sync writes them all); the ones it writes narrow that to their heads' notes' keys.
+    this.known = from <= 0 ? 'all' : await this.readLookupKeys();
     const PAGE = 100;
     for (let cursor = from; ;) {
       const page = await this.store.headsAfter(cursor, PAGE);
@@ -142,6 +191,80 @@ export class Publisher {
     }
     await this.publishNext(head);
     onProgress?.(head.size, head.size);
+    await this.resignLookups(head, this.known);
+  }
+
+  /**
+   * Makes every lookup file of the records of `head` (the head `latest` now holds) carry a
+   * signature by every key that signed `head`: a file that lacks one is rewritten as
+   * "<id>\n<record text>\n<head's note>". Nothing to do when the marker already names those keys.
+   * Resumable: files written before a crash already carry the keys and are only read again.
+   * `known`: keys every lookup file is known to carry without reading it ('all': no file
+   * exists; null: nothing is known), from the marker and what this sync wrote.
+   */
+  private async resignLookups(head: SignedHead, known: KeySet | null): Promise<void> {
+    const want = signingKeys(head.note);
+    if (want.size === 0) return;
+    const have = await this.readLookupKeys();
+    if (have !== null && coversKeys(have, want)) return;
+    if (known === 'all' || (known !== null && coversKeys(known, want))) {
+      // A directory published from scratch (or from a marker) by heads signed with these keys:
+      // nothing to read.
+      await this.writeLookupKeys(want);
+      return;
+    }
+    const started = performance.now();
+    let rewritten = 0;
+    let lastLog = started;
+    for (let start = 0; start < head.size; start += RESIGN_PAGE) {
+      const records = await this.store.recordsRange(start, Math.min(RESIGN_PAGE, head.size - start));
+      await eachLimited(records, WRITE_CONCURRENCY, async (r) => {
+        const rel = lookupFile(r);
+        let old: Uint8Array | null = null;
+        try {
+          old = await readFile(join(this.dir, rel));
+        } catch {
+          // missing: written below
+        }
+        if (old !== null && coversKeys(signingKeys(old), want)) return;
+        await this.writeFile(rel, Buffer.concat([formatRecord(r.id, r.text), head.note]));
+        rewritten++;
+      });
+      await this.syncDirs();
+      const now = performance.now();
+      if (now - lastLog > 5000) {
+        lastLog = now;
+        this.log(
+          `publish: re-signing lookup files for ${[...want].join(', ')}: ` +
+            `${start + records.length} of ${head.size} checked, ${rewritten} rewritten`,
+        );
+      }
+    }
+    await this.writeLookupKeys(want);
+    if (rewritten > 0 || have !== null) {
+      this.log(
+        `publish: lookup files of ${head.size} records carry signatures by ${[...want].join(', ')} ` +
+          `(${rewritten} rewritten with the note of tree size ${head.size}, ` +
+          `${((performance.now() - started) / 1000).toFixed(1)} s)`,
+      );
+    }
+  }
+
+  private async writeLookupKeys(keys: Set<string>): Promise<void> {
+    await this.writeFile(LOOKUP_KEYS_FILE, formatLookupKeys(keys));
+    await this.syncDirs();
+    this.lookupKeys = keys;
+    this.known = keys;
+  }
+
+  private async readLookupKeys(): Promise<Set<string> | null> {
+    if (this.lookupKeys !== undefined) return this.lookupKeys;
+    try {
+      this.lookupKeys = parseLookupKeys(await readFile(join(this.dir, LOOKUP_KEYS_FILE)));
+    } catch {
+      this.lookupKeys = null;
+    }
+    return this.lookupKeys;
   }
 
   /** Publishes `head` with the records since the last published head, read from the store. */
@@ -160,6 +283,12 @@ export class Publisher {
   async publishCommitted(head: SignedHead, records: readonly LogRecord[]): Promise<void> {
     if (this.published >= 0 && this.published === head.size - records.length) {
       await this.publish(head, records);
+      // A directory this process has published from its start (serve --publish from the empty
+      // log): the marker, once, so that the next start reads no lookup file back.
+      const known = this.known;
+      if (records.length > 0 && known instanceof Set && known.size > 0) {
+        if ((await this.readLookupKeys()) === null) await this.writeLookupKeys(known);
+      }
     } else {
       await this.sync(head);
     }
@@ -175,12 +304,22 @@ export class Publisher {
       await this.writeTile(t);
       if (t.L === 0) await this.writeTile({ ...t, L: -1 });
     }
+    // A head signed by fewer keys than the marker names (a node not restarted after a rotation,
+    // a key that could not sign): the marker goes before such a lookup file is written, and the
+    // next sync checks every file again.
+    if (records.length > 0 && this.known !== null) {
+      this.known = intersect(this.known, signingKeys(head.note));
+    }
+    const marked = records.length > 0 ? await this.readLookupKeys() : null;
+    if (marked !== null && !coversKeys(signingKeys(head.note), marked)) {
+      await rm(join(this.dir, LOOKUP_KEYS_FILE), { force: true });
+      this.dirsToSync.add(this.dir);
+      await this.syncDirs();
+      this.lookupKeys = null;
+    }
     // Several files at once: their fsyncs share the file system's journal commits.
     await eachLimited(records, WRITE_CONCURRENCY, (r) =>
-      this.writeFile(
-        join('lookup', `${escapePath(r.path)}@${escapeVersion(r.version)}`),
-        Buffer.concat([formatRecord(r.id, r.text), head.note]),
-      ),
+      this.writeFile(lookupFile(r), Buffer.concat([formatRecord(r.id, r.text), head.note])),
     );
     await this.syncDirs();
     // Never moves back: another writer into the same directory may have published a larger head.

@@ -36,7 +36,8 @@
  * Start-up (`open`) runs the same checks as a flush: it recomputes the tree hash of the stored
  * hashes and requires it to equal the latest signed head, checks that head against the kept one
  * (guard.check: equal or a proven extension, else `log_inconsistent` and nothing is served), keeps
- * it, and brings the published directory up to it (the empty log's `latest` too) before serving
+ * it, and brings the published directory up to it (the empty log's `latest` too; after a note-key
+ * rotation, the lookup files re-signed with the co-signed head, src/log/publish.ts) before serving
  * anything. A reload (a head written by another process) goes through the same steps.
  *
  * Another process (e.g. `sumkeep ingest`, or another `serve` node on PostgreSQL) may append to the

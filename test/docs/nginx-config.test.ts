@@ -173,6 +173,13 @@ describe('the nginx configuration in docs/operations.md', () => {
       a = await get(ng, '/lookup/example.com/nothing@v1.0.0');
       assert.equal(a.status, 404);
       assert.notEqual(a.cache, LOOKUP);
+      // A path naming a directory of the published files is no lookup either: sumkeep's answer,
+      // not nginx's redirect or directory refusal.
+      for (const p of ['/lookup/example.com', '/lookup/example.com/', '/lookup/']) {
+        a = await get(ng, p);
+        const d = await get(sk.url, p);
+        assert.deepEqual([a.status, a.type, a.body.toString()], [d.status, d.type, d.body.toString()], p);
+      }
 
       // A file being written is never served; the request goes to sumkeep.
       const tmp = `lookup/${target(0)}.tmp-1-deadbeef`;

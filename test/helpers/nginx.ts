@@ -11,6 +11,8 @@
  *   server 127.0.0.1:3080;             -> server <sumkeep's host:port>;   (the upstream block)
  *   root /var/lib/sumkeep/publish;     -> root <published directory>;
  *   sum.corp.internal / sum\.corp\.internal  -> the log's name (plain and as a regex)
+ *   access_log /var/log/nginx/sumkeep.access.log  -> access_log <dir>/access.log (buffered as
+ *                                      documented; mainConfig's `dir` unless `accessLog` is given)
  * and wrapped in a main configuration of its own (pid, error log and temporary directories in a
  * directory of the caller's, no daemon), as /etc/nginx/nginx.conf wraps a site.
  */
@@ -73,6 +75,8 @@ export interface SiteValues {
   root: string;
   /** The log name (the key name): the /sumdb/<name>/ prefix. */
   name: string;
+  /** The access log file (default: access.log beside the published directory's root). */
+  accessLog?: string;
 }
 
 const DOC_VALUES = {
@@ -81,6 +85,7 @@ const DOC_VALUES = {
   root: 'root /var/lib/sumkeep/publish;',
   nameRegex: 'sum\\.corp\\.internal',
   name: 'sum.corp.internal',
+  accessLog: 'access_log /var/log/nginx/sumkeep.access.log ',
 };
 
 /** The documented site with the production values replaced; throws if one of them is missing. */
@@ -96,6 +101,11 @@ export function siteConfig(v: SiteValues, site = documentedNginxSite()): string 
   s = replace(s, DOC_VALUES.root, `root ${v.root};`);
   s = replace(s, DOC_VALUES.nameRegex, v.name.replace(/[.\\+*?^$()[\]{}|]/g, '\\$&'));
   s = replace(s, DOC_VALUES.name, v.name);
+  s = replace(
+    s,
+    DOC_VALUES.accessLog,
+    `access_log ${v.accessLog ?? path.join(path.dirname(v.root), 'access.log')} `,
+  );
   return s;
 }
 
@@ -174,7 +184,14 @@ export async function startNginx(
   fs.mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const conf = path.join(dir, 'nginx.conf');
-  fs.writeFileSync(conf, mainConfig(dir, siteConfig({ ...v, listen: `127.0.0.1:${port}` }), workers));
+  fs.writeFileSync(
+    conf,
+    mainConfig(
+      dir,
+      siteConfig({ accessLog: path.join(dir, 'access.log'), ...v, listen: `127.0.0.1:${port}` }),
+      workers,
+    ),
+  );
   const t = testConfig(nginx, conf);
   if (t.status !== 0) throw new Error(`nginx -t -c ${conf} failed:\n${t.output}`);
   const proc = spawn(nginx, ['-p', dir, '-e', 'stderr', '-c', conf, '-g', 'daemon off;'], {
