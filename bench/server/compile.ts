@@ -4,6 +4,7 @@
  * keeping the repository layout so that the sumkeep CLI runs there exactly as from dist/:
  *   bench/out/server/js/src/cli/main.js       the `sumkeep` command
  *   bench/out/server/js/migrations/           copied, found by src/store/migrate.ts as in dist/
+ *   bench/out/server/js/static/               copied, the status page's files (src/http/status.ts)
  *   bench/out/server/js/bench/server/*.js     the log builder
  * Bare imports (fastify, better-sqlite3, ...) resolve from the repository's node_modules. Compiling
  * here rather than using dist/ keeps the benchmark on the current sources whatever state dist/ is in.
@@ -40,6 +41,8 @@ export function compileForBench(repo: string, out: string): string {
     fs.writeFileSync(dest, js);
   }
   fs.cpSync(path.join(repo, 'migrations'), path.join(out, 'migrations'), { recursive: true });
+  // `serve` reads the status page's script and stylesheet at start.
+  fs.cpSync(path.join(repo, 'static'), path.join(out, 'static'), { recursive: true });
   fs.writeFileSync(path.join(out, 'package.json'), '{"type":"module"}\n');
   return out;
 }
