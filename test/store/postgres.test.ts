@@ -246,7 +246,7 @@ if (admin !== null) {
       }
     });
 
-    it('upgrades a database holding a log written at schema version 2, which then appends and refuses as before', async () => {
+    it('upgrades a database holding a log written at schema version 2: it appends and refuses as before, and a version-2 writer still appends', async () => {
       const url = await db.freshSchemaUrl();
       const sql = await raw(url);
       try {
@@ -256,11 +256,12 @@ if (admin !== null) {
           'test',
           all.filter((m) => m.version <= 2),
         );
-        // A log of two batches, written as a version-2 sumkeep does: one transaction per batch.
+        // As a version-2 sumkeep appends: one transaction per batch, under the append lock.
         const log = new LogBuilder();
-        for (const first of [0, 5]) {
-          const batch = log.next(entries(first, 5));
+        const appendAsVersion2 = async (first: number, count: number): Promise<void> => {
+          const batch = log.next(entries(first, count));
           await sql.query('BEGIN');
+          await sql.query('SELECT pg_advisory_xact_lock($1::int4, $2::int4)', [0x73756d6b, 0x6170706e]);
           for (const r of batch.records) {
             await sql.query('INSERT INTO records VALUES ($1, $2, $3, $4, $5, $6)', [
               r.id,
@@ -284,7 +285,9 @@ if (admin !== null) {
           ]);
           await sql.query('COMMIT');
           log.commit(batch);
-        }
+        };
+        await appendAsVersion2(0, 5);
+        await appendAsVersion2(5, 5);
         const store = await openPostgresStore(url);
         try {
           const { rows } = await sql.query<{ version: number }>(
@@ -295,7 +298,9 @@ if (admin !== null) {
             all.map((m) => m.version),
           );
           assert.deepEqual(await store.heads(), log.heads);
-          await log.append(store, entries(10, 40));
+          await log.append(store, entries(10, 35));
+          // A node of the older version still running keeps appending on the upgraded schema.
+          await appendAsVersion2(45, 5);
           assert.deepEqual(await store.heads(), log.heads);
           assert.deepEqual(await store.readHashes(log.hashes.map((_, i) => i)), log.hashes);
           assert.deepEqual(await store.recordTexts(0, 50), log.texts);
