@@ -2,7 +2,8 @@
  * Child process of bench/server.ts (run as compiled JavaScript, see compile.ts): builds the log the
  * way `sumkeep serve` does, through the real Sequencer over the real store: SQLite (file database,
  * WAL, synchronous=FULL: every batch is fsynced before its records resolve) or, for a postgres://
- * `db`, PostgreSQL (synchronous_commit=on, the advisory-locked append transaction).
+ * `db`, PostgreSQL (synchronous_commit=on, the advisory-locked append transaction), with the
+ * rollback guard when `checkpoint` names its file.
  *
  *   node build-log.js '<json BuildArgs>'
  *
@@ -19,6 +20,7 @@ import { openPostgresStore } from '../../src/store/postgres.ts';
 import { Sequencer } from '../../src/log/sequencer.ts';
 import { loadNoteKeys } from '../../src/keys/notekey.ts';
 import { utf8 } from '../../src/core/bytes.ts';
+import { rollbackGuard } from '../../src/cli/integrity.ts';
 import { recordAt } from './records.ts';
 
 export interface BuildArgs {
@@ -28,6 +30,13 @@ export interface BuildArgs {
   mark: number;
   maxBatch: number;
   maxDelayMs: number;
+  /**
+   * The rollback guard's file, as `serve` keeps it (SQLite: `<db>.checkpoint` by default;
+   * PostgreSQL: --checkpoint-file, required): every batch's head is checked against it before
+   * signing and kept in it (fsync, rename, directory fsync) before its records resolve. Absent:
+   * no guard.
+   */
+  checkpoint?: string;
 }
 
 export interface BuildResult {
@@ -51,9 +60,14 @@ async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2] ?? '') as BuildArgs;
   const isPg = /^postgres(ql)?:\/\//.test(args.db);
   const store = isPg ? await openPostgresStore(args.db) : await openSqliteStore(args.db);
+  const guard =
+    args.checkpoint === undefined
+      ? undefined
+      : rollbackGuard({ file: args.checkpoint, writes: true }, args.keys, []);
   const seq = await Sequencer.open(store, loadNoteKeys(args.keys).signers, {
     maxDelayMs: args.maxDelayMs,
     maxBatch: args.maxBatch,
+    guard,
   });
   let textBytes = 0;
   const add = async (lo: number, hi: number): Promise<number> => {

@@ -42,6 +42,7 @@ export function compileForBench(repo: string, out: string): string {
     fs.writeFileSync(dest, js);
   }
   fs.cpSync(path.join(repo, 'migrations'), path.join(out, 'migrations'), { recursive: true });
+  // `serve` reads the status page's script and stylesheet at start.
   fs.cpSync(path.join(repo, 'static'), path.join(out, 'static'), { recursive: true });
   fs.writeFileSync(path.join(out, 'package.json'), '{"type":"module"}\n');
   return out;

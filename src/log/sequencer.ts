@@ -68,6 +68,7 @@ import {
 import { bytesEqual, decodeUtf8 } from '../core/bytes.ts';
 import type { LogRecord, NewRecord, SignedHead, Store } from '../store/store.ts';
 import { appendHashes } from './append-hashes.ts';
+import { KnownHashes } from './known-hashes.ts';
 import { NO_EVENTS, type LogEvents } from './events.ts';
 
 /** The rollback guard as the sequencer uses it (CheckpointGuard, src/log/checkpoint.ts). */
@@ -160,6 +161,8 @@ export class Sequencer {
   private refreshing: Promise<SignedHead | null> | null = null;
   /** emptyNote's answer, once made. */
   private emptyHeadNote: Uint8Array | null = null;
+  /** The committed hashes the next batch reads (src/log/known-hashes.ts). */
+  private readonly known = new KnownHashes();
 
   private constructor(store: Store, signers: Signer[], opts: SequencerOptions) {
     this.store = store;
@@ -480,10 +483,12 @@ export class Sequencer {
     const newSize = oldSize + recs.length;
     const now = this.opts.now();
 
-    // Step 2: stored hashes of the new records, computed over the store's committed hashes (read
-    // once) and the ones this batch produces.
+    // Step 2: stored hashes of the new records, computed over the store's committed hashes (those
+    // kept from this process's last commit, the rest read from the store at once) and the ones
+    // this batch produces.
     const leafHashes = recs.map((r) => recordHash(r.text));
-    const { hashes, reader } = await appendHashes(oldSize, leafHashes, (ix) => this.store.readHashes(ix));
+    const reads = this.known.reads((ix) => this.store.readHashes(ix));
+    const { hashes, reader } = await appendHashes(oldSize, leafHashes, reads.read);
     const newHash = treeHash(newSize, reader);
 
     // Step 3: prove the new tree extends the committed one before signing it.
@@ -501,6 +506,7 @@ export class Sequencer {
     // Step 4: one atomic, durable commit of records, hashes and head.
     const records: NewRecord[] = recs.map((r, i) => ({ id: oldSize + i, ...r }));
     await this.store.appendBatch({ records, hashes, head });
+    this.known.committed(newSize, reads, hashes);
     const logged = records.map((r) => ({ ...r, createdAt: now }));
 
     // Step 5: keep the head outside the database. Step 6: publish it. Step 7: serve it (the

@@ -29,6 +29,8 @@ export const PG_MIGRATIONS_DIR: string = fileURLToPath(
  * Advisory lock keys (the two-int4 form), chosen to be recognisable in pg_locks: 'sumk' and a
  * purpose. Another application using the same keys in the same database would wait on sumkeep's
  * commits, nothing worse; docs/operations.md says to give sumkeep a database of its own.
+ * APPEND_LOCK is taken by the database function sumkeep_append (migrations/postgres/005), which
+ * spells both numbers out: change them there too, in a new migration.
  */
 export const LOCK_CLASS = 0x73756d6b; // 'sumk'
 export const MIGRATE_LOCK = 0x6d696772; // 'migr'

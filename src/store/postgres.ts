@@ -7,12 +7,14 @@
  * TRUNCATE and any INSERT that does not extend the log, whoever writes. Stored hashes are kept as
  * (level, n) so that a tile is one primary-key range scan, aggregated into one bytea by the server.
  *
- * Many writers: every node runs its own sequencer. appendBatch takes a transaction-scoped advisory
- * lock (APPEND_LOCK) before it reads the latest head, so commits serialize in the database and
- * the size checked is the size the inserts extend; a batch computed against an older tree is
- * refused with `conflict` (nothing written) and the sequencer sequences it again. The head row is
- * inserted in the same transaction as the records and hashes it covers (a trigger checks that it
- * covers exactly them), and heads(size) is the primary key: no two heads of one size can exist.
+ * Many writers: every node runs its own sequencer. appendBatch is one call of the database function
+ * sumkeep_append (migrations/postgres/005, one round trip and its own transaction): it takes a
+ * transaction-scoped advisory lock (APPEND_LOCK) before it reads the latest head, so commits
+ * serialize in the database and the size checked is the size the inserts extend; a batch computed
+ * against an older tree is refused with `conflict` (nothing written) and the sequencer sequences it
+ * again. The head row is inserted in the same transaction as the records and hashes it covers (a
+ * trigger checks that it covers exactly them), and heads(size) is the primary key: no two heads of
+ * one size can exist.
  *
  * Durability: every connection runs with synchronous_commit=on (set at connect, whatever the
  * server's default), so appendBatch resolves only after COMMIT is flushed to the WAL (and, with a
@@ -54,13 +56,7 @@ import {
   prefixRange,
 } from './checks.ts';
 import { loadMigrations } from './migrate.ts';
-import {
-  APPEND_LOCK,
-  checkPostgresSchema,
-  LOCK_CLASS,
-  migratePostgres,
-  PG_MIGRATIONS_DIR,
-} from './postgres-migrate.ts';
+import { checkPostgresSchema, migratePostgres, PG_MIGRATIONS_DIR } from './postgres-migrate.ts';
 import type {
   AppendBatch,
   AuditStore,
@@ -407,20 +403,6 @@ class PostgresStore implements AuditStore {
     }
   }
 
-  /** Runs fn inside BEGIN ... COMMIT on one connection; any throw rolls back. */
-  private async transaction(what: string, fn: (c: pg.PoolClient) => Promise<void>): Promise<void> {
-    await this.withClient(what, async (c) => {
-      await c.query('BEGIN');
-      try {
-        await fn(c);
-        await c.query('COMMIT');
-      } catch (e) {
-        await c.query('ROLLBACK').catch(() => {});
-        throw e;
-      }
-    });
-  }
-
   /** Throws log_inconsistent unless the latest head, the records and the leaf hashes agree. */
   async checkConsistent(): Promise<void> {
     // One statement: one snapshot of all three.
@@ -693,47 +675,45 @@ class PostgresStore implements AuditStore {
       ns.push(n);
     }
     const hashBytes = Buffer.concat(hashes.map((h) => h.hash));
+    // The batch must extend the size it was computed against; sumkeep_append checks, under the
+    // append lock, that this is the latest size.
+    const oldSize = head.size - records.length;
+    checkExtends(batch, oldSize > 0 ? oldSize : null);
     try {
-      await this.transaction('append', async (c) => {
-        // Serializes every writer's commits on this database, held until COMMIT or ROLLBACK.
-        await c.query({
-          name: 'sk_append_lock',
-          text: 'SELECT pg_advisory_xact_lock($1::int4, $2::int4)',
-          values: [LOCK_CLASS, APPEND_LOCK],
-        });
-        const latest = await c.query<{ size: string | null }>({
-          name: 'sk_tree_size',
-          text: 'SELECT max(size) AS size FROM heads',
-        });
-        const size = latest.rows[0]?.size;
-        checkExtends(batch, size == null ? null : num(size));
-        if (records.length > 0) {
-          await c.query({
-            name: 'sk_insert_records',
-            text: `INSERT INTO records (id, path, version, text, source, created_at)
-              SELECT r.id, r.path, r.version, substring($7::bytea FROM r.off + 1 FOR r.len), r.source, $8::int8
-              FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::int4[], $6::int4[])
-                   WITH ORDINALITY AS r(id, path, version, source, off, len, k)
-              ORDER BY r.k`,
-            values: [ids, paths, versions, sources, offs, lens, texts, head.createdAt],
-          });
-        }
-        if (hashes.length > 0) {
-          await c.query({
-            name: 'sk_insert_hashes',
-            text: `INSERT INTO hashes (level, n, hash)
-              SELECT h.level, h.n, substring($3::bytea FROM (h.k::int4 - 1) * 32 + 1 FOR 32)
-              FROM unnest($1::int4[], $2::int8[]) WITH ORDINALITY AS h(level, n, k)
-              ORDER BY h.k`,
-            values: [levels, ns, hashBytes],
-          });
-        }
-        await c.query({
-          name: 'sk_insert_head',
-          text: 'INSERT INTO heads (size, hash, note, created_at) VALUES ($1, $2, $3, $4)',
-          values: [head.size, buf(head.hash), buf(head.note), head.createdAt],
-        });
-      });
+      // One statement, one round trip, its own transaction (migrations/postgres/005): the append
+      // lock, the latest size, records, hashes and head.
+      const result = await this.withClient('append', (c) =>
+        c.query<{ latest: string | null; appended: boolean }>({
+          name: 'sk_append',
+          text: `SELECT latest, appended FROM sumkeep_append($1::int8, $2::int8[], $3::text[], $4::text[],
+            $5::text[], $6::int4[], $7::int4[], $8::bytea, $9::int8, $10::int4[], $11::int8[], $12::bytea,
+            $13::int8, $14::bytea, $15::bytea)`,
+          values: [
+            oldSize,
+            ids,
+            paths,
+            versions,
+            sources,
+            offs,
+            lens,
+            texts,
+            head.createdAt,
+            levels,
+            ns,
+            hashBytes,
+            head.size,
+            buf(head.hash),
+            buf(head.note),
+          ],
+        }),
+      );
+      const row = result.rows[0];
+      if (row?.appended !== true) {
+        // Another writer committed first: the same refusal as against that size.
+        const latest = row?.latest == null ? null : num(row.latest);
+        checkExtends(batch, latest);
+        throw conflict(`the latest signed size ${String(latest)} is not ${oldSize}`);
+      }
     } catch (e) {
       const cause = e instanceof SumkeepError && e.code !== 'conflict' ? e.cause : e;
       const code = errCode(cause);

@@ -7,9 +7,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { isSumkeepError } from '../../src/core/errors.ts';
-import { storedHashCount } from '../../src/core/tlog/index.ts';
+import { splitStoredHashIndex, storedHashCount } from '../../src/core/tlog/index.ts';
 import { openPostgresStore, redactUrl } from '../../src/store/postgres.ts';
-import { PG_MIGRATIONS_DIR } from '../../src/store/postgres-migrate.ts';
+import { migratePostgres, PG_MIGRATIONS_DIR } from '../../src/store/postgres-migrate.ts';
 import { loadMigrations, newestVersion } from '../../src/store/migrate.ts';
 import type { AuditStore } from '../../src/store/store.ts';
 import { connect, requirePostgres, testDatabase, type TestDatabase } from '../helpers/postgres.ts';
@@ -162,6 +162,55 @@ if (admin !== null) {
       assert.equal(storedHashCount(4), log.hashes.length);
       await store.close();
     });
+
+    // The checks must cost O(batch), not O(log): a trigger plan that scans a table (version 1's
+    // hashes check, planned once per session while the log was small, hashed the whole hashes
+    // table on every batch) makes every append slower as the log grows. Counted by PostgreSQL's
+    // own statistics: sequential scans of the log's tables while batches are appended.
+    it('appends batches without scanning any of the log tables (the checks are index probes)', async () => {
+      const url = await db.freshSchemaUrl();
+      const sql = await raw(url);
+      /**
+       * Waits until the exited sessions' statistics show every row of a log of `size` records
+       * (records, stored hashes, heads: `heads` of them) inserted; the sequential scans per table.
+       */
+      const seqScans = async (size: number, heads: number): Promise<Record<string, number>> => {
+        const want: Record<string, number> = { records: size, hashes: storedHashCount(size), heads };
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          const { rows } = await sql.query<{ relname: string; seq_scan: string; n_tup_ins: string }>(
+            `SELECT relname, seq_scan, n_tup_ins FROM pg_stat_user_tables
+             WHERE schemaname = current_schema() AND relname IN ('records', 'hashes', 'heads')`,
+          );
+          const inserted = Object.fromEntries(rows.map((r) => [r.relname, Number(r.n_tup_ins)]));
+          if (rows.length === 3 && rows.every((r) => inserted[r.relname] === want[r.relname]))
+            return Object.fromEntries(rows.map((r) => [r.relname, Number(r.seq_scan)]));
+          assert.ok(
+            Date.now() < deadline,
+            `statistics show ${JSON.stringify(inserted)} inserted rows, not ${JSON.stringify(want)}`,
+          );
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      };
+      try {
+        const log = new LogBuilder();
+        const first = await openPostgresStore(url);
+        for (let i = 0; i < 8; i++) await log.append(first, entries(30 * i, 30));
+        await first.close(); // its sessions end and report their statistics
+        const before = await seqScans(240, 8);
+        // Without the consistency check at open (a one-off, not part of an append). More batches
+        // than a session appends before PostgreSQL switches its trigger plans to generic ones.
+        const second = await openPostgresStore(url, { check: false });
+        for (let i = 8; i < 20; i++) await log.append(second, entries(30 * i, 30));
+        await second.close();
+        assert.deepEqual(await seqScans(600, 20), before);
+        const reopened = await openPostgresStore(url);
+        assert.deepEqual(await reopened.heads(), log.heads);
+        await reopened.close();
+      } finally {
+        await sql.end().catch(() => {});
+      }
+    });
   });
 
   describe('migrations (PostgreSQL)', () => {
@@ -201,6 +250,82 @@ if (admin !== null) {
           );
           return true;
         });
+      }
+    });
+
+    it('upgrades a database holding a log written at schema version 2: it appends and refuses as before, and a version-2 writer still appends', async () => {
+      const url = await db.freshSchemaUrl();
+      const sql = await raw(url);
+      try {
+        const all = loadMigrations(PG_MIGRATIONS_DIR);
+        await migratePostgres(
+          sql,
+          'test',
+          all.filter((m) => m.version <= 2),
+        );
+        // As a version-2 sumkeep appends: one transaction per batch, under the append lock.
+        const log = new LogBuilder();
+        const appendAsVersion2 = async (first: number, count: number): Promise<void> => {
+          const batch = log.next(entries(first, count));
+          await sql.query('BEGIN');
+          await sql.query('SELECT pg_advisory_xact_lock($1::int4, $2::int4)', [0x73756d6b, 0x6170706e]);
+          for (const r of batch.records) {
+            await sql.query('INSERT INTO records VALUES ($1, $2, $3, $4, $5, $6)', [
+              r.id,
+              r.path,
+              r.version,
+              Buffer.from(r.text),
+              r.source,
+              batch.head.createdAt,
+            ]);
+          }
+          await sql.query('INSERT INTO hashes SELECT * FROM unnest($1::int4[], $2::int8[], $3::bytea[])', [
+            batch.hashes.map((h) => splitStoredHashIndex(h.index)[0]),
+            batch.hashes.map((h) => splitStoredHashIndex(h.index)[1]),
+            batch.hashes.map((h) => Buffer.from(h.hash)),
+          ]);
+          await sql.query('INSERT INTO heads VALUES ($1, $2, $3, $4)', [
+            batch.head.size,
+            Buffer.from(batch.head.hash),
+            Buffer.from(batch.head.note),
+            batch.head.createdAt,
+          ]);
+          await sql.query('COMMIT');
+          log.commit(batch);
+        };
+        await appendAsVersion2(0, 5);
+        await appendAsVersion2(5, 5);
+        const store = await openPostgresStore(url);
+        try {
+          const { rows } = await sql.query<{ version: number }>(
+            'SELECT version FROM schema_migrations ORDER BY version',
+          );
+          assert.deepEqual(
+            rows.map((r) => r.version),
+            all.map((m) => m.version),
+          );
+          assert.deepEqual(await store.heads(), log.heads);
+          await log.append(store, entries(10, 35));
+          // A node of the older version still running keeps appending on the upgraded schema.
+          await appendAsVersion2(45, 5);
+          assert.deepEqual(await store.heads(), log.heads);
+          assert.deepEqual(await store.readHashes(log.hashes.map((_, i) => i)), log.hashes);
+          assert.deepEqual(await store.recordTexts(0, 50), log.texts);
+          // The replaced checks still refuse a level that does not continue.
+          await assert.rejects(
+            sql.query("INSERT INTO hashes VALUES (1, 30, '\\x" + '00'.repeat(32) + "')"),
+            (e: unknown) => /^23/.test((e as { code?: string }).code ?? ''),
+          );
+          await assert.rejects(
+            sql.query("INSERT INTO records VALUES (51, 'x.example/m', 'v1.0.0', '\\x00', 'x', 0)"),
+            (e: unknown) => /^23/.test((e as { code?: string }).code ?? ''),
+          );
+          assert.equal(await store.treeSize(), 50);
+        } finally {
+          await store.close();
+        }
+      } finally {
+        await sql.end().catch(() => {});
       }
     });
 
