@@ -10,6 +10,7 @@ import {
   PBKDF2_ITERATIONS,
   decryptPrivateKey,
   encryptPrivateKey,
+  ENCRYPTED_LABEL,
   isEncryptedPem,
 } from '../../src/keys/encrypted-key.ts';
 import { readPem, toPem } from '../../src/keys/pem.ts';
@@ -27,7 +28,7 @@ describe('encryptPrivateKey', () => {
           ? generateKeyPairSync('ed25519')
           : generateKeyPairSync('rsa', { modulusLength: 2048 });
       const pem = encryptPrivateKey(privateKey, PASS, 1000);
-      assert.match(pem, /^-----BEGIN ENCRYPTED PRIVATE KEY-----\n/);
+      assert.ok(pem.startsWith(`-----BEGIN ${ENCRYPTED_LABEL}-----\n`), pem.slice(0, 40));
       assert.ok(isEncryptedPem(pem));
       assert.equal(spki(createPrivateKey({ key: pem, passphrase: PASS })), spki(publicKey));
       assert.equal(spki(decryptPrivateKey(pem, PASS, 'root-ca.key')), spki(publicKey));
@@ -91,8 +92,7 @@ describe('encryptPrivateKey', () => {
 
   it('refuses a file that is not an encrypted key, naming it', () => {
     assert.throws(
-      () =>
-        decryptPrivateKey('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n', PASS, 'x.key'),
+      () => decryptPrivateKey(toPem(new Uint8Array(3), 'PRIVATE KEY'), PASS, 'x.key'),
       (e) => isSumkeepError(e, 'config') && /x\.key is not an encrypted private key/.test(e.message),
     );
   });
