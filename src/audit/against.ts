@@ -25,14 +25,14 @@ import {
   type Hash,
   type Tile,
   type Tree,
+  SUMDB_TILE_HEIGHT,
 } from '../core/tlog/index.ts';
 import { openTreeNote } from '../verify/state.ts';
 import { httpRequest, joinUrl } from '../verify/http.ts';
 import type { Store } from '../store/store.ts';
 import type { AuditFinding, OtherTree } from './audit.ts';
 
-const TILE_HEIGHT = 8;
-const FULL = 1 << TILE_HEIGHT;
+const FULL = 1 << SUMDB_TILE_HEIGHT;
 
 /** Where the other copy is: a base URL or a directory laid out as /latest and /tile/... */
 export interface OtherCopy {
@@ -112,7 +112,7 @@ export async function compareTiles(
     throw new SumkeepError('not_found', `${copy.where}/${tilePath(t)} is missing`);
   };
   if (other.size > log.size && log.size > 0) {
-    const reader = tileHashReader({ N: other.size, hash: other.hash }, TILE_HEIGHT, (ts) =>
+    const reader = tileHashReader({ N: other.size, hash: other.hash }, SUMDB_TILE_HEIGHT, (ts) =>
       Promise.all(ts.map(readTile)),
     );
     let h: Hash | null = null;
@@ -134,7 +134,7 @@ export async function compareTiles(
   const common = Math.min(other.size, log.size);
   const n = Math.floor(common / FULL) - 1;
   if (n >= 0) {
-    const t: Tile = { H: TILE_HEIGHT, L: -1, N: n, W: FULL };
+    const t: Tile = { H: SUMDB_TILE_HEIGHT, L: -1, N: n, W: FULL };
     const theirs = await copy.read(tilePath(t));
     const ours = formatDataTile(await store.recordTexts(n * FULL, FULL));
     if (theirs === null || Buffer.compare(Buffer.from(theirs), Buffer.from(ours)) !== 0) {

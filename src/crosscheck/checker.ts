@@ -43,6 +43,8 @@ import {
   type Hash,
   type Tile,
   type Tree,
+  SUMDB_FULL_TILE,
+  SUMDB_TILE_HEIGHT,
 } from '../core/tlog/index.ts';
 import { utf8 } from '../core/bytes.ts';
 import { LruCache } from '../lru.ts';
@@ -50,8 +52,6 @@ import type { Store } from '../store/store.ts';
 import type { SumdbSpec } from './spec.ts';
 import type { SumdbSource } from './source.ts';
 
-const TILE_HEIGHT = 8;
-const FULL_TILE = 1 << TILE_HEIGHT;
 /** A lookup answer: a record of two lines and a note with a few signatures. */
 export const LOOKUP_LIMIT = 256 * 1024;
 /** The go command's latest file, and a note in the offline copy. */
@@ -416,9 +416,9 @@ export class CrossChecker {
         return this.opts.source.read(p, limit, signal);
       };
       let data = await fetchOne(path, want);
-      if ((data === null || data.length !== want) && t.W < FULL_TILE) {
-        const full = await fetchOne(tilePath({ ...t, W: FULL_TILE }), FULL_TILE * 32);
-        if (full !== null && full.length === FULL_TILE * 32) data = full.slice(0, want);
+      if ((data === null || data.length !== want) && t.W < SUMDB_FULL_TILE) {
+        const full = await fetchOne(tilePath({ ...t, W: SUMDB_FULL_TILE }), SUMDB_FULL_TILE * 32);
+        if (full !== null && full.length === SUMDB_FULL_TILE * 32) data = full.slice(0, want);
       }
       if (data === null || data.length !== want) {
         throw new SumkeepError(
@@ -429,7 +429,7 @@ export class CrossChecker {
       fresh.set(path, data);
       return data;
     };
-    const inner = tileHashReader(tree, TILE_HEIGHT, (ts) => Promise.all(ts.map(read)));
+    const inner = tileHashReader(tree, SUMDB_TILE_HEIGHT, (ts) => Promise.all(ts.map(read)));
     return async (indexes: readonly number[]): Promise<Hash[]> => {
       const out = await inner(indexes);
       for (const [p, d] of fresh) this.tiles.set(p, d);

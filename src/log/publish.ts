@@ -43,7 +43,15 @@ import { randomBytes } from 'node:crypto';
 import { SumkeepError } from '../core/errors.ts';
 import { eachLimited } from '../concurrency.ts';
 import { escapePath, escapeVersion } from '../core/module.ts';
-import { formatDataTile, formatRecord, parseTree, tilePath, type Tile } from '../core/tlog/index.ts';
+import {
+  formatDataTile,
+  formatRecord,
+  parseTree,
+  SUMDB_FULL_TILE,
+  SUMDB_TILE_HEIGHT,
+  tilePath,
+  type Tile,
+} from '../core/tlog/index.ts';
 import type { AuditStore, LogRecord, SignedHead } from '../store/store.ts';
 import {
   LOOKUP_KEYS_FILE,
@@ -53,8 +61,8 @@ import {
   signingKeys,
 } from './lookup-keys.ts';
 
-const H = 8;
-const FULL = 1 << H;
+const H = SUMDB_TILE_HEIGHT;
+const FULL = SUMDB_FULL_TILE;
 /** Lookup files written (and fsynced) at once. */
 const WRITE_CONCURRENCY = 16;
 /** Records read from the store at once while checking the lookup files' signatures. */

@@ -5,15 +5,23 @@
  * signed stay servable forever. Full tiles never change and are cached in memory.
  */
 import { SumkeepError } from '../core/errors.ts';
-import { formatDataTile, parseTilePath, tileIsWithinTree, type Tile } from '../core/tlog/index.ts';
+import {
+  formatDataTile,
+  parseTilePath,
+  SUMDB_FULL_TILE,
+  SUMDB_TILE_HEIGHT,
+  tileIsWithinTree,
+  type Tile,
+} from '../core/tlog/index.ts';
 import { sha256 } from '../core/sha256.ts';
 import { toHex } from '../core/bytes.ts';
 import type { Store } from '../store/store.ts';
 import { LruCache } from '../lru.ts';
 import type { ServedTile } from './api.ts';
 
-export const TILE_HEIGHT = 8;
-const TILE_WIDTH = 1 << TILE_HEIGHT;
+/** The protocol's tile height, re-exported for the server's callers. */
+export const TILE_HEIGHT = SUMDB_TILE_HEIGHT;
+const TILE_WIDTH = SUMDB_FULL_TILE;
 
 export class TileServer {
   private readonly store: Store;

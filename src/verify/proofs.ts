@@ -38,6 +38,8 @@ import {
   type Hash,
   type Tile,
   type Tree,
+  SUMDB_FULL_TILE,
+  SUMDB_TILE_HEIGHT,
 } from '../core/tlog/index.ts';
 import { bodyLine, httpRequest, joinUrl, type HttpOptions } from './http.ts';
 import { loadState, openTreeNote, saveState, type RememberedTree } from './state.ts';
@@ -45,9 +47,6 @@ import { parseGoSumBytes } from './gosum-text.ts';
 import { summarize, type VerifyResponse } from './response.ts';
 import { compareGoSum } from '../log/compare.ts';
 import { eachLimited } from '../concurrency.ts';
-
-const TILE_HEIGHT = 8;
-const FULL_TILE = 1 << TILE_HEIGHT;
 
 /** The log forked: two signed tree heads that cannot both be prefixes of one log. */
 export class ForkError extends SumkeepError {
@@ -197,9 +196,10 @@ export async function verifyWithProofs(gosum: Uint8Array, opts: ProofOptions): P
       p = (async () => {
         const r = await get(path);
         if (r.status === 200 && r.body.length === t.W * 32) return r.body;
-        if (t.W < FULL_TILE) {
-          const full = await get(tilePath({ ...t, W: FULL_TILE }));
-          if (full.status === 200 && full.body.length === FULL_TILE * 32) return full.body.slice(0, t.W * 32);
+        if (t.W < SUMDB_FULL_TILE) {
+          const full = await get(tilePath({ ...t, W: SUMDB_FULL_TILE }));
+          if (full.status === 200 && full.body.length === SUMDB_FULL_TILE * 32)
+            return full.body.slice(0, t.W * 32);
         }
         throw new SumkeepError('upstream_error', `${path}: server answered ${r.status}: ${bodyLine(r.body)}`);
       })();
@@ -207,7 +207,8 @@ export async function verifyWithProofs(gosum: Uint8Array, opts: ProofOptions): P
     }
     return p;
   };
-  const reader = (tree: Tree) => tileHashReader(tree, TILE_HEIGHT, (ts) => Promise.all(ts.map(fetchTile)));
+  const reader = (tree: Tree) =>
+    tileHashReader(tree, SUMDB_TILE_HEIGHT, (ts) => Promise.all(ts.map(fetchTile)));
 
   /** Throws ForkError unless `small` is a prefix of `big` (big.tree.N >= small.tree.N). */
   const checkPrefix = async (small: RememberedTree, big: RememberedTree, where: string) => {

@@ -17,6 +17,8 @@ export { checkRecord, checkTree, proveRecord, proveTree, treeHash } from './tree
 export { MerkleFrontier } from './frontier.ts';
 export {
   MAX_TILE_HEIGHT,
+  SUMDB_FULL_TILE,
+  SUMDB_TILE_HEIGHT,
   MAX_TILE_LEVEL,
   MIN_TILE_HEIGHT,
   hashFromTile,

@@ -24,6 +24,10 @@ export interface Tile {
   W: number;
 }
 
+/** The tile height of the checksum-database protocol (golang.org/x/mod/sumdb: tiles of 2^8 hashes). */
+export const SUMDB_TILE_HEIGHT = 8;
+/** Hashes in a full tile at SUMDB_TILE_HEIGHT. */
+export const SUMDB_FULL_TILE = 1 << SUMDB_TILE_HEIGHT;
 export const MIN_TILE_HEIGHT = 1;
 export const MAX_TILE_HEIGHT = 30;
 /** Highest tile level accepted (as Go's Tile documents); only levels with H*L < 53 can hold hashes. */
